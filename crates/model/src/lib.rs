@@ -1,0 +1,32 @@
+//! The gatefed resource model.
+//!
+//! Rust types for every Gloo Federation custom resource (the ten `Federated*` kinds, `GlooInstance`,
+//! `FailoverScheme`, `KubernetesCluster`, `MultiClusterRole` and `MultiClusterRoleBinding`), with Gloo
+//! Fed's API groups, versions, kinds, field names, enum strings and status shapes, so manifests written
+//! for Gloo Fed deserialize unchanged. It also holds the owner label and annotation helpers, the table
+//! that maps each federated kind to the Gloo kind it writes, and [`crds::all`], from which
+//! `cargo xtask codegen` renders `deploy/crds/`.
+//!
+//! This crate has no Kubernetes client and does no I/O.
+
+pub mod cluster;
+pub mod common;
+pub mod crds;
+pub mod failover;
+pub mod federated;
+pub mod glooinstance;
+pub mod owner;
+pub mod placement_status;
+pub mod rbac;
+mod schema;
+
+pub use cluster::{KubernetesCluster, KubernetesClusterSpec, KubernetesClusterStatus};
+pub use common::{ClusterObjectRef, Int64String, ObjectRef, Placement, TypedObjectRef};
+pub use failover::{FailoverScheme, FailoverSchemeSpec, FailoverSchemeStatus};
+pub use federated::{
+    ConflictPolicy, DeletionPolicy, FederatedKind, FederatedResource, FederatedSpec, FederatedStatus,
+    FederatedTemplate, GvkInfo, PlacementOverride, TemplateMetadata,
+};
+pub use glooinstance::{GlooInstance, GlooInstanceSpec};
+pub use placement_status::{DestinationStatus, PlacementState, PlacementStatus};
+pub use rbac::{MultiClusterRole, MultiClusterRoleBinding};

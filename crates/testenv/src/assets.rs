@@ -1,0 +1,66 @@
+//! Finding the `kube-apiserver` and `etcd` binaries, in controller-runtime envtest's order.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Kubernetes release the test environment builds (its staging modules are `v0.35.4`).
+pub const KUBERNETES_VERSION: &str = "v1.35.4";
+/// etcd release the test environment builds (the one Kubernetes v1.35 pins).
+pub const ETCD_VERSION: &str = "v3.6.5";
+
+/// Paths of the two binaries a cluster needs.
+#[derive(Clone, Debug)]
+pub struct Assets {
+    /// The `kube-apiserver` binary.
+    pub kube_apiserver: PathBuf,
+    /// The `etcd` binary.
+    pub etcd: PathBuf,
+}
+
+/// The cache directory of our own build: `$GATEFED_TESTENV_DIR`, else
+/// `~/.cache/gatefed/testenv/<kubernetes version>` (under `$XDG_CACHE_HOME` when set).
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("GATEFED_TESTENV_DIR") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("gatefed").join("testenv").join(KUBERNETES_VERSION)
+}
+
+/// Finds both binaries: `TEST_ASSET_<NAME>`, then `$KUBEBUILDER_ASSETS/<name>`, then [`cache_dir`].
+pub fn locate() -> Result<Assets> {
+    Ok(Assets {
+        kube_apiserver: locate_one("kube-apiserver", "KUBE_APISERVER")?,
+        etcd: locate_one("etcd", "ETCD")?,
+    })
+}
+
+fn locate_one(binary: &'static str, env: &'static str) -> Result<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(p) = std::env::var_os(format!("TEST_ASSET_{env}")) {
+        candidates.push(PathBuf::from(p));
+    }
+    if let Some(dir) = std::env::var_os("KUBEBUILDER_ASSETS") {
+        candidates.push(PathBuf::from(dir).join(binary));
+    }
+    candidates.push(cache_dir().join(binary));
+    if let Some(found) = candidates.iter().find(|p| is_executable(p)) {
+        return Ok(found.clone());
+    }
+    let looked = candidates
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Error::MissingBinary { binary, env, looked })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}

@@ -1,0 +1,47 @@
+//! `cargo xtask ci`: everything CI checks, in order, stopping at the first failure.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::bail;
+
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    step(root, "cargo fmt", &cargo, &["fmt", "--all", "--", "--check"])?;
+    step(
+        root,
+        "cargo clippy",
+        &cargo,
+        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+    )?;
+    println!("==> codegen --check");
+    crate::codegen::run(root, true)?;
+    step(
+        root,
+        "cargo deny",
+        &cargo,
+        &["deny", "--offline", "check", "bans", "licenses", "sources"],
+    )?;
+    println!("==> testenv");
+    let dir = gatefed_testenv::gobuild::ensure_built(|line| eprintln!("testenv: {line}"))?;
+    println!("testenv binaries in {}", dir.display());
+    // Real API servers are heavy on 2 cores: few tests at once.
+    let threads = std::env::var("GATEFED_TEST_THREADS").unwrap_or_else(|_| "2".into());
+    step(
+        root,
+        "cargo test",
+        &cargo,
+        &["test", "--workspace", "--", &format!("--test-threads={threads}")],
+    )?;
+    println!("==> ci: all steps passed");
+    Ok(())
+}
+
+fn step(root: &Path, name: &str, program: &str, args: &[&str]) -> anyhow::Result<()> {
+    println!("==> {name}: {program} {}", args.join(" "));
+    let status = Command::new(program).args(args).current_dir(root).status()?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    Ok(())
+}

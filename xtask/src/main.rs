@@ -1,0 +1,55 @@
+//! `cargo xtask`: gatefed's developer commands.
+
+mod ci;
+mod clusters;
+mod codegen;
+mod reference;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "gatefed developer commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate deploy/crds/*.yaml and docs/reference/api.md from the Rust types.
+    Codegen {
+        /// Fail, naming the stale files, when the committed output differs from what the types generate.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Make sure kube-apiserver and etcd exist (building them from the Go modules once) and print their directory.
+    Testenv,
+    /// Start or stop named local clusters in the background.
+    Clusters {
+        #[command(subcommand)]
+        action: clusters::Action,
+    },
+    /// Run every check CI runs: fmt, clippy, codegen --check, cargo deny, the testenv build and all tests.
+    Ci,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Codegen { check } => codegen::run(&workspace_root(), check),
+        Command::Testenv => {
+            let dir = gatefed_testenv::gobuild::ensure_built(|line| eprintln!("testenv: {line}"))?;
+            println!("{}", dir.display());
+            Ok(())
+        }
+        Command::Clusters { action } => clusters::run(action),
+        Command::Ci => ci::run(&workspace_root()),
+    }
+}
+
+/// The workspace root (the parent of xtask/).
+pub fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}
