@@ -20,7 +20,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         root,
         "cargo deny",
         &cargo,
-        &["deny", "--offline", "check", "bans", "licenses", "sources"],
+        &["deny", "check", "bans", "licenses", "sources"],
     )?;
     println!("==> testenv");
     let dir = gatefed_testenv::gobuild::ensure_built(|line| eprintln!("testenv: {line}"))?;

@@ -1,5 +1,6 @@
 //! `cargo xtask`: gatefed's developer commands.
 
+mod bench;
 mod ci;
 mod clusters;
 mod codegen;
@@ -31,6 +32,11 @@ enum Command {
         #[command(subcommand)]
         action: clusters::Action,
     },
+    /// Run a benchmark and print its figures.
+    Bench {
+        #[command(subcommand)]
+        bench: bench::Bench,
+    },
     /// Run every check CI runs: fmt, clippy, codegen --check, cargo deny, the testenv build and all tests.
     Ci,
 }
@@ -44,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Clusters { action } => clusters::run(action),
+        Command::Bench { bench } => bench::run(bench),
         Command::Ci => ci::run(&workspace_root()),
     }
 }

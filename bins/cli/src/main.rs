@@ -1,6 +1,60 @@
-//! `gatefedctl`: will register clusters, check instances and show federated objects.
+//! `gatefedctl`: register clusters, show federated objects, check Gloo instances.
 
-fn main() {
-    eprintln!("gatefedctl: not built yet (see the open issues)");
-    std::process::exit(2);
+mod cluster;
+mod duration;
+mod output;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// gatefed's command line (glooctl's federation commands, same flags).
+#[derive(Parser)]
+#[command(name = "gatefedctl", version, about)]
+struct Cli {
+    /// Kubeconfig of the admin cluster (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, env = "GATEFED_KUBECONFIG")]
+    kubeconfig: Option<PathBuf>,
+    /// Context of the admin cluster in that kubeconfig (default: its current context).
+    #[arg(long, global = true)]
+    context: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Register, deregister and list member clusters.
+    Cluster {
+        #[command(subcommand)]
+        command: cluster::ClusterCommand,
+    },
+}
+
+/// The admin cluster's connection flags.
+pub struct AdminFlags {
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`.
+    pub context: Option<String>,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("GATEFED_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let admin = AdminFlags {
+        kubeconfig: cli.kubeconfig,
+        context: cli.context,
+    };
+    let result = match cli.command {
+        Command::Cluster { command } => cluster::run(&admin, command).await,
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
 }

@@ -1,6 +1,42 @@
-//! The cluster client pool.
+//! The cluster client pool, and cluster registration.
 //!
-//! It will watch kubeconfig Secrets (type `solo.io/kubeconfig`) and `KubernetesCluster`s in the
-//! federation namespace, build one `kube::Client` per registered cluster through tower layers (timeout,
-//! concurrency limit, metrics), probe each cluster's health into `KubernetesCluster.status`, and publish
-//! clusters joining, changing and leaving to subscribers, so one unreachable cluster never stalls the rest.
+//! [`ClusterPool`] watches kubeconfig Secrets (type `solo.io/kubeconfig`) and `KubernetesCluster`s in the
+//! federation namespace — a Secret alone registers a cluster, as in Gloo Fed — and keeps one
+//! [`kube::Client`] per registered cluster, built through tower layers (request timeout, concurrency
+//! limit, Prometheus metrics). It probes every cluster's health concurrently, writes the result into
+//! `KubernetesCluster.status` (a `Ready` condition, server version, last probe time), and publishes
+//! [`ClusterEvent`]s as clusters join, change, leave, and turn ready or not. A malformed Secret or an
+//! unreachable cluster shows in that cluster's status and logs; it never panics or stalls the others.
+//!
+//! [`registration`] holds what `gatefedctl cluster register|deregister|list` does.
+//!
+//! Using the pool from another Rust tool:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use gatefed_clients::{ClusterEvent, ClusterPool, PoolOptions};
+//!
+//! let admin = kube::Client::try_default().await?;
+//! let registry = prometheus::Registry::new();
+//! let options = PoolOptions { namespace: "gloo-system".into(), write_status: false, ..Default::default() };
+//! let pool = ClusterPool::new(admin, options, &registry)?;
+//! let mut events = pool.subscribe();
+//! pool.spawn();
+//! pool.wait_synced().await;
+//! while let Ok(event) = events.recv().await {
+//!     if let ClusterEvent::Ready(name) = event {
+//!         let client = pool.client(&name).expect("a ready cluster has a client");
+//!         println!("{name} runs {:?}", client.apiserver_version().await?.git_version);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+mod error;
+pub mod kubeconfig;
+pub mod metrics;
+mod pool;
+pub mod registration;
+
+pub use error::{Error, Result};
+pub use pool::{ClusterEvent, ClusterInfo, ClusterPool, ClusterSource, Health, PoolOptions, registered};

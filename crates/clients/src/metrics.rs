@@ -1,0 +1,153 @@
+//! Prometheus metrics of member-cluster traffic and health, and the tower layer that records them.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::{Method, Request, Response};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use tower::{Layer, Service};
+
+use crate::error::Result;
+
+/// Metrics of requests to member clusters, by cluster, verb and result.
+#[derive(Clone, Debug)]
+pub struct RequestMetrics {
+    requests: IntCounterVec,
+    duration: HistogramVec,
+    /// `gatefed_cluster_ready{cluster}`: 1 when the last probe succeeded.
+    pub ready: IntGaugeVec,
+}
+
+impl RequestMetrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn new(registry: &Registry) -> Result<Self> {
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "gatefed_member_requests_total",
+                "Requests to member clusters by cluster, verb and result",
+            ),
+            &["cluster", "verb", "result"],
+        )?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "gatefed_member_request_duration_seconds",
+                "Latency of requests to member clusters",
+            ),
+            &["cluster", "verb"],
+        )?;
+        let ready = IntGaugeVec::new(
+            Opts::new(
+                "gatefed_cluster_ready",
+                "1 when the cluster's last health probe succeeded",
+            ),
+            &["cluster"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(duration.clone()))?;
+        registry.register(Box::new(ready.clone()))?;
+        Ok(Self {
+            requests,
+            duration,
+            ready,
+        })
+    }
+
+    /// The layer recording requests of one cluster.
+    pub fn layer(&self, cluster: &str) -> MetricsLayer {
+        MetricsLayer {
+            cluster: cluster.into(),
+            metrics: self.clone(),
+        }
+    }
+
+    /// Requests counted so far for `cluster` and `verb` (all results), for tests and benchmarks.
+    pub fn count(&self, cluster: &str, verb: &str) -> u64 {
+        ["ok", "client_error", "server_error", "error"]
+            .iter()
+            .map(|r| self.requests.with_label_values(&[cluster, verb, r]).get())
+            .sum()
+    }
+
+    /// Forgets a cluster's series when it is deregistered.
+    pub fn remove_cluster(&self, cluster: &str) {
+        let _ = self.ready.remove_label_values(&[cluster]);
+    }
+}
+
+/// Tower layer adding [`RequestMetrics`] to a client's stack.
+#[derive(Clone, Debug)]
+pub struct MetricsLayer {
+    cluster: Arc<str>,
+    metrics: RequestMetrics,
+}
+
+impl<S> Layer<S> for MetricsLayer {
+    type Service = MetricsService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService {
+            inner,
+            cluster: self.cluster.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+/// The service [`MetricsLayer`] produces.
+#[derive(Clone, Debug)]
+pub struct MetricsService<S> {
+    inner: S,
+    cluster: Arc<str>,
+    metrics: RequestMetrics,
+}
+
+impl<S, B, RB> Service<Request<B>> for MetricsService<S>
+where
+    S: Service<Request<B>, Response = Response<RB>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let verb = verb_of(&req);
+        let (cluster, metrics) = (self.cluster.clone(), self.metrics.clone());
+        let started = Instant::now();
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let result = fut.await;
+            let outcome = match &result {
+                Ok(r) if r.status().is_success() => "ok",
+                Ok(r) if r.status().is_client_error() => "client_error",
+                Ok(_) => "server_error",
+                Err(_) => "error",
+            };
+            metrics.requests.with_label_values(&[&cluster, verb, outcome]).inc();
+            metrics
+                .duration
+                .with_label_values(&[&cluster, verb])
+                .observe(started.elapsed().as_secs_f64());
+            result
+        })
+    }
+}
+
+/// The Kubernetes verb of a request, as far as the method and query tell.
+fn verb_of<B>(req: &Request<B>) -> &'static str {
+    match *req.method() {
+        Method::GET if req.uri().query().is_some_and(|q| q.contains("watch=")) => "watch",
+        Method::GET => "get",
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE => "delete",
+        _ => "other",
+    }
+}

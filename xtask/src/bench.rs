@@ -1,0 +1,85 @@
+//! `cargo xtask bench <what>`: benchmarks that print figures (never timed tests).
+
+use std::time::Instant;
+
+use clap::Subcommand;
+use gatefed_testenv::{EtcdMode, Options, TestEnv};
+
+/// Which benchmark to run.
+#[derive(Subcommand)]
+pub enum Bench {
+    /// Test environment startup time and memory, 1 and 3 clusters, shared vs per-cluster etcd.
+    Testenv {
+        /// Repetitions of each configuration.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+pub fn run(bench: Bench) -> anyhow::Result<()> {
+    match bench {
+        Bench::Testenv { runs } => tokio::runtime::Runtime::new()?.block_on(testenv(runs)),
+    }
+}
+
+async fn testenv(runs: usize) -> anyhow::Result<()> {
+    println!(
+        "{:<12} {:>8} {:>12} {:>12} {:>14} {:>14} {:>16}",
+        "etcd", "clusters", "start p50", "start max", "apiserver RSS", "etcd RSS", "RSS per cluster"
+    );
+    for mode in [EtcdMode::Shared, EtcdMode::PerCluster] {
+        for n in [1usize, 3] {
+            let names: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let mut times = Vec::new();
+            let (mut api_rss, mut etcd_rss) = (0u64, 0u64);
+            for _ in 0..runs {
+                let started = Instant::now();
+                let env = TestEnv::start_with(
+                    &names,
+                    Options {
+                        etcd: mode,
+                        ..Options::default()
+                    },
+                )
+                .await?;
+                times.push(started.elapsed());
+                // Settle, then read resident memory of every process.
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                let api: Vec<u32> = env.clusters().iter().filter_map(|c| c.apiserver_pid()).collect();
+                api_rss = api.iter().map(|p| rss_kib(*p)).sum();
+                etcd_rss = env
+                    .pids()
+                    .iter()
+                    .filter(|p| !api.contains(p))
+                    .map(|p| rss_kib(*p))
+                    .sum();
+            }
+            times.sort();
+            let mb = |kib: u64| format!("{:.0} MiB", kib as f64 / 1024.0);
+            println!(
+                "{:<12} {:>8} {:>12} {:>12} {:>14} {:>14} {:>16}",
+                format!("{mode:?}"),
+                n,
+                format!("{:.2?}", times[times.len() / 2]),
+                format!("{:.2?}", times[times.len() - 1]),
+                mb(api_rss),
+                mb(etcd_rss),
+                mb((api_rss + etcd_rss) / n as u64),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Resident set size of a process, KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
