@@ -1,7 +1,29 @@
 //! The placement engine (pure: no Kubernetes client, no async runtime, no clock).
 //!
-//! From a federated object, the inventory of registered clusters (name, readiness, labels) and what is
-//! observed on the members (children with their owner and content hash, foreign objects in the way), it
-//! will compute the plan — apply or delete, per cluster and namespace — and the status of every
-//! destination with Gloo Fed's states and messages, including gatefed's extensions: `clusters: ["*"]`,
-//! `clusterSelector`, per-cluster overrides, conflict and deletion policies.
+//! From a federated object ([`FederatedInput`]), the inventory of registered clusters ([`Inventory`]) and
+//! what is observed on the members ([`Observed`]: our children with their content, foreign objects in
+//! the way), [`plan`] computes the actions — apply, delete, or orphan, per cluster and namespace — and the
+//! status of every destination with Gloo Fed's states and messages. It implements gatefed's extensions:
+//! `clusters: ["*"]`, `clusterSelector`, per-cluster `overrides`, the conflict policy (a foreign object is
+//! never overwritten unless the object opts in to adopt it) and the deletion policy.
+//!
+//! The same inputs always give the same plan; applying a plan and observing the result gives an empty
+//! plan; no plan deletes or overwrites an object another owner holds.
+
+mod content;
+mod desired;
+mod inventory;
+mod messages;
+mod observe;
+mod plan;
+mod selector;
+#[cfg(test)]
+mod tests;
+
+pub use content::{HASH_ANNOTATION, content_hash, is_subset};
+pub use desired::{DesiredChild, Destination, Invalid, desired_children};
+pub use inventory::{ClusterState, Inventory};
+pub use messages::*;
+pub use observe::{ClusterObservation, Observed, ObservedObject, Ownership};
+pub use plan::{Action, FederatedInput, Plan, plan};
+pub use selector::{SelectorError, matches};
