@@ -1,0 +1,80 @@
+//! Command-line flags of `gatefed-controller`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::Config;
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+/// gatefed's controller: federates Gloo configuration to registered clusters.
+#[derive(Parser, Debug)]
+#[command(name = "gatefed-controller", version, about)]
+pub struct Args {
+    /// Namespace the controller runs in: registrations live here, statuses are keyed by it.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "gloo-system")]
+    pub namespace: String,
+    /// Name written into statuses' `writtenBy`, and the leader-election identity.
+    #[arg(long, env = "POD_NAME", default_value_t = default_pod_name())]
+    pub pod_name: String,
+    /// Kubeconfig of the admin cluster, when running outside it.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Context in that kubeconfig.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Address of the Prometheus endpoint (`/metrics`).
+    #[arg(long, default_value = "0.0.0.0:9091")]
+    pub metrics_addr: SocketAddr,
+    /// Address of the health endpoints (`/livez`, `/readyz`).
+    #[arg(long, default_value = "0.0.0.0:8081")]
+    pub health_addr: SocketAddr,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t)]
+    pub log_format: LogFormat,
+    /// Elect a leader among replicas through a coordination.k8s.io Lease; only the leader writes.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// Name of the Lease.
+    #[arg(long, default_value = "gatefed-controller")]
+    pub lease_name: String,
+    /// Seconds a leader's lease lasts without renewal (a dead leader is replaced after this).
+    #[arg(long, default_value_t = 15)]
+    pub lease_duration_seconds: u64,
+    /// Seconds between cluster health probes.
+    #[arg(long, default_value_t = 5.0)]
+    pub probe_period_seconds: f64,
+}
+
+fn default_pod_name() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "gatefed-controller".into())
+}
+
+impl Args {
+    /// The runtime configuration.
+    pub fn into_config(self) -> Config {
+        let mut config = Config::new(self.namespace);
+        config.pod_name = self.pod_name;
+        config.kubeconfig = self.kubeconfig;
+        config.context = self.context;
+        config.metrics_addr = Some(self.metrics_addr);
+        config.health_addr = Some(self.health_addr);
+        config.leader_election = self.leader_elect.then(|| crate::LeaderElection {
+            lease_name: self.lease_name,
+            lease_duration: Duration::from_secs(self.lease_duration_seconds.max(3)),
+        });
+        config.pool.probe_period = Duration::from_secs_f64(self.probe_period_seconds.max(0.1));
+        config
+    }
+}

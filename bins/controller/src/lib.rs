@@ -1,0 +1,169 @@
+//! The gatefed controller as a library: [`run`] wires the cluster pool, the federation reconcilers,
+//! the admin HTTP servers and leader election. `main.rs` only parses flags and calls it; tests and
+//! benchmarks call it in-process.
+
+mod args;
+pub mod federation;
+pub mod leader;
+pub mod logging;
+pub mod metrics;
+pub mod server;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use gatefed_clients::{ClusterPool, PoolOptions};
+use tracing::info;
+
+pub use args::{Args, LogFormat};
+
+/// Leader election settings.
+#[derive(Clone, Debug)]
+pub struct LeaderElection {
+    /// Lease name, in the controller namespace.
+    pub lease_name: String,
+    /// How long a lease lasts without renewal.
+    pub lease_duration: Duration,
+}
+
+/// Everything [`run`] needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Controller namespace (registrations, status key, lease).
+    pub namespace: String,
+    /// `writtenBy` and leader identity.
+    pub pod_name: String,
+    /// Admin kubeconfig file, when running outside the cluster.
+    pub kubeconfig: Option<PathBuf>,
+    /// Context in it.
+    pub context: Option<String>,
+    /// `/metrics` address; `None` serves no metrics.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `/livez` and `/readyz` address; `None` serves no health endpoints.
+    pub health_addr: Option<SocketAddr>,
+    /// Leader election, or `None` to act as the only replica.
+    pub leader_election: Option<LeaderElection>,
+    /// Cluster pool settings (the namespace is taken from `namespace`).
+    pub pool: PoolOptions,
+    /// Re-reconcile every object this often even without events.
+    pub resync: Duration,
+}
+
+impl Config {
+    /// Defaults for a controller in `namespace`.
+    pub fn new(namespace: impl Into<String>) -> Self {
+        let namespace = namespace.into();
+        Self {
+            pool: PoolOptions {
+                namespace: namespace.clone(),
+                ..PoolOptions::default()
+            },
+            namespace,
+            pod_name: "gatefed-controller".into(),
+            kubeconfig: None,
+            context: None,
+            metrics_addr: None,
+            health_addr: None,
+            leader_election: None,
+            resync: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What a running controller shares with its admin server (and with tests).
+#[derive(Clone)]
+pub struct Shared {
+    /// Prometheus registry of every metric.
+    pub registry: prometheus::Registry,
+    /// The controller metrics.
+    pub metrics: metrics::ControllerMetrics,
+    /// Ready once caches have synced (or as a standby replica).
+    pub ready: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+/// Runs the controller until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let registry = prometheus::Registry::new();
+    let shared = Shared {
+        metrics: metrics::ControllerMetrics::new(&registry)?,
+        registry,
+        ready: Arc::new(tokio::sync::watch::channel(false).0),
+    };
+    run_with(config, shared, shutdown).await
+}
+
+/// [`run`] with metrics and readiness owned by the caller.
+pub async fn run_with(
+    mut config: Config,
+    shared: Shared,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    config.pool.namespace = config.namespace.clone();
+    let kube_config = gatefed_clients::kubeconfig::load_config(config.kubeconfig.as_deref(), config.context.as_deref())
+        .await
+        .or_else(|e| {
+            if config.kubeconfig.is_none() {
+                kube::Config::incluster().map_err(|_| e)
+            } else {
+                Err(e)
+            }
+        })
+        .context("cannot build a client for the admin cluster")?;
+    let admin = kube::Client::try_from(kube_config).context("admin cluster client")?;
+    let servers = server::spawn(&config, shared.clone()).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let lease = match &config.leader_election {
+        Some(le) => {
+            shared.ready.send_replace(true); // a standby replica is healthy
+            match leader::acquire(&admin, &config, le, stop_rx.clone()).await? {
+                Some(lease) => Some(lease),
+                None => return Ok(()), // shut down before becoming leader
+            }
+        }
+        None => None,
+    };
+    shared.metrics.leader.set(1);
+    shared.ready.send_replace(false);
+    info!(namespace = %config.namespace, pod = %config.pod_name, "starting as leader");
+
+    let pool = ClusterPool::new(admin.clone(), config.pool.clone(), &shared.registry)?;
+    let pool_task = pool.spawn();
+    let federation = federation::Federation::new(admin, pool.clone(), &config, shared.metrics.clone());
+    let result = federation.run(stop_rx.clone(), shared.ready.clone()).await;
+    pool_task.abort();
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
+    shared.metrics.leader.set(0);
+    servers.abort();
+    info!("stopped");
+    result
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => futures::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = futures::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    info!("shutdown signal received");
+}

@@ -1,0 +1,213 @@
+//! The harness of the controller tests: an admin cluster and members with Gloo's CRDs, registered
+//! with the real registration code, and the controller running in-process.
+
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use gatefed_clients::registration::{self, RegisterOptions, Remote};
+use gatefed_controller::{Config, Shared, metrics::ControllerMetrics};
+use gatefed_model::federated::{FederatedKind, FederatedStatus};
+use gatefed_model::placement_status::{PlacementState, PlacementStatus};
+use gatefed_testenv::TestEnv;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+pub const NS: &str = "gloo-system";
+
+pub struct Fed {
+    pub env: TestEnv,
+    pub controller: Option<Running>,
+}
+
+pub struct Running {
+    pub shared: Shared,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out after {timeout:?} waiting for: {what}");
+}
+
+pub async fn create_namespace(client: &kube::Client, name: &str) {
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let _ = Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await;
+}
+
+impl Fed {
+    /// admin + members (labelled region=<name>), Gloo CRDs and `gloo-system` + `web` on members.
+    pub async fn start(members: &[&str]) -> Fed {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("GATEFED_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let mut names = vec!["admin"];
+        names.extend_from_slice(members);
+        let env = TestEnv::start(&names).await.expect("start clusters");
+        let admin = env.cluster("admin");
+        admin.install_gatefed_crds().await.expect("gatefed CRDs");
+        create_namespace(&admin.client(), NS).await;
+        for m in members {
+            let c = env.cluster(m);
+            c.install_gloo_crds().await.expect("Gloo CRDs");
+            create_namespace(&c.client(), NS).await;
+            create_namespace(&c.client(), "web").await;
+            let config = gatefed_clients::kubeconfig::load_config(Some(c.kubeconfig_path()), None)
+                .await
+                .unwrap();
+            let mut opts = RegisterOptions::new(*m);
+            opts.labels = [("region".to_owned(), (*m).to_owned())].into();
+            registration::register(
+                &admin.client(),
+                admin.server(),
+                &Remote::from_config(config).unwrap(),
+                &opts,
+            )
+            .await
+            .expect("register");
+        }
+        Fed { env, controller: None }
+    }
+
+    pub fn config(&self, pod: &str) -> Config {
+        let mut config = Config::new(NS);
+        config.pod_name = pod.into();
+        config.kubeconfig = Some(self.env.cluster("admin").kubeconfig_path().to_path_buf());
+        config.pool.probe_period = Duration::from_millis(300);
+        config.pool.probe_timeout = Duration::from_secs(2);
+        config
+    }
+
+    /// Starts the controller in-process (no leader election) and waits until it is ready.
+    pub async fn start_controller(&mut self, pod: &str) {
+        let registry = prometheus::Registry::new();
+        let shared = Shared {
+            metrics: ControllerMetrics::new(&registry).unwrap(),
+            registry,
+            ready: std::sync::Arc::new(watch::channel(false).0),
+        };
+        let (stop, mut stop_rx) = watch::channel(false);
+        let config = self.config(pod);
+        let run_shared = shared.clone();
+        let task = tokio::spawn(async move {
+            gatefed_controller::run_with(config, run_shared, async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+            })
+            .await
+        });
+        let mut ready = shared.ready.subscribe();
+        tokio::time::timeout(Duration::from_secs(60), ready.wait_for(|r| *r))
+            .await
+            .expect("controller ready")
+            .unwrap();
+        self.controller = Some(Running { shared, stop, task });
+    }
+
+    pub async fn stop_controller(&mut self) {
+        if let Some(r) = self.controller.take() {
+            let _ = r.stop.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(20), r.task).await;
+        }
+    }
+
+    pub fn metrics(&self) -> &ControllerMetrics {
+        &self.controller.as_ref().unwrap().shared.metrics
+    }
+
+    pub fn admin(&self) -> kube::Client {
+        self.env.cluster("admin").client()
+    }
+
+    pub fn member(&self, name: &str) -> kube::Client {
+        self.env.cluster(name).client()
+    }
+
+    /// The federated kind's API on the admin cluster.
+    pub fn fed_api(&self, kind: FederatedKind) -> Api<DynamicObject> {
+        let g = kind.gvk();
+        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g.group, g.version, g.kind), g.plural);
+        Api::namespaced_with(self.admin(), NS, &ar)
+    }
+
+    /// The child kind's API on a member.
+    pub fn child_api(&self, member: &str, kind: FederatedKind, ns: &str) -> Api<DynamicObject> {
+        let c = kind.child();
+        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(c.group, c.version, c.kind), c.plural);
+        Api::namespaced_with(self.member(member), ns, &ar)
+    }
+
+    /// Creates or replaces a federated object from its JSON (server-side apply as a user would).
+    pub async fn apply(&self, kind: FederatedKind, name: &str, spec: Value) {
+        let g = kind.gvk();
+        let obj = json!({"apiVersion": g.api_version(), "kind": g.kind, "metadata": {"name": name, "namespace": NS}, "spec": spec});
+        self.fed_api(kind)
+            .patch(name, &PatchParams::apply("test-user").force(), &Patch::Apply(&obj))
+            .await
+            .unwrap_or_else(|e| panic!("apply {kind} {name}: {e}"));
+    }
+
+    /// The status this controller wrote on a federated object.
+    pub async fn status(&self, kind: FederatedKind, name: &str) -> Option<PlacementStatus> {
+        let obj = self.fed_api(kind).get_opt(name).await.ok()??;
+        let status: FederatedStatus = serde_json::from_value(obj.data.get("status")?.clone()).ok()?;
+        status.namespaced_placement_statuses.get(NS).cloned()
+    }
+
+    pub async fn wait_state(&self, kind: FederatedKind, name: &str, state: PlacementState) -> PlacementStatus {
+        let mut last = None;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            last = self.status(kind, name).await;
+            if last.as_ref().and_then(|s| s.state) == Some(state) {
+                return last.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{kind} {name} never reached {state}; last status: {last:#?}");
+    }
+
+    pub async fn child(&self, member: &str, kind: FederatedKind, ns: &str, name: &str) -> Option<DynamicObject> {
+        self.child_api(member, kind, ns).get_opt(name).await.unwrap()
+    }
+}
+
+impl Drop for Fed {
+    fn drop(&mut self) {
+        if let Some(r) = self.controller.take() {
+            let _ = r.stop.send(true);
+            r.task.abort();
+        }
+    }
+}
+
+pub fn upstream_spec(clusters: &[&str], namespaces: &[&str], addr: &str) -> Value {
+    json!({
+        "placement": {"clusters": clusters, "namespaces": namespaces},
+        "template": {"metadata": {"name": "echo"}, "spec": {"static": {"hosts": [{"addr": addr, "port": 80}]}}},
+    })
+}
