@@ -33,6 +33,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         &cargo,
         &["test", "--workspace", "--", &format!("--test-threads={threads}")],
     )?;
+    println!("==> demo --once");
+    crate::demo::run(root, true)?;
     println!("==> ci: all steps passed");
     Ok(())
 }

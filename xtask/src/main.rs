@@ -4,6 +4,7 @@ mod bench;
 mod ci;
 mod clusters;
 mod codegen;
+mod demo;
 mod reference;
 
 use std::path::PathBuf;
@@ -32,6 +33,12 @@ enum Command {
         #[command(subcommand)]
         action: clusters::Action,
     },
+    /// Run the product on local clusters: admin + two members, the controller, the examples.
+    Demo {
+        /// Exit 0 once everything is PLACED (1 if not within 90s) instead of running until Ctrl-C.
+        #[arg(long)]
+        once: bool,
+    },
     /// Run a benchmark and print its figures.
     Bench {
         #[command(subcommand)]
@@ -50,6 +57,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Clusters { action } => clusters::run(action),
+        Command::Demo { once } => demo::run(&workspace_root(), once),
         Command::Bench { bench } => bench::run(bench),
         Command::Ci => ci::run(&workspace_root()),
     }

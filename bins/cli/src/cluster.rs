@@ -105,7 +105,8 @@ pub async fn run(admin: &AdminFlags, command: ClusterCommand) -> anyhow::Result<
     }
 }
 
-async fn admin_client(admin: &AdminFlags) -> anyhow::Result<(kube::Client, String)> {
+/// A client for the admin cluster, and its URL.
+pub async fn admin_client(admin: &AdminFlags) -> anyhow::Result<(kube::Client, String)> {
     let config = load_config(admin.kubeconfig.as_deref(), admin.context.as_deref())
         .await
         .context("admin cluster")?;

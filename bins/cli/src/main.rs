@@ -2,6 +2,7 @@
 
 mod cluster;
 mod duration;
+mod get;
 mod output;
 
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ enum Command {
         #[command(subcommand)]
         command: cluster::ClusterCommand,
     },
+    /// Show federated objects and the state of each destination.
+    Get(get::GetArgs),
 }
 
 /// The admin cluster's connection flags.
@@ -52,6 +55,7 @@ async fn main() {
     };
     let result = match cli.command {
         Command::Cluster { command } => cluster::run(&admin, command).await,
+        Command::Get(args) => get::run(&admin, args).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

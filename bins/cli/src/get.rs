@@ -1,0 +1,189 @@
+//! `gatefedctl get <kind|all> [name] [-n namespace]`: federated objects and where they are placed.
+
+use clap::Args;
+use gatefed_model::federated::{FederatedKind, FederatedStatus};
+use gatefed_model::placement_status::PlacementStatus;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use serde::Serialize;
+
+use crate::output::{Format, structured, table};
+
+/// `get` flags.
+#[derive(Args)]
+pub struct GetArgs {
+    /// Federated kind (`FederatedUpstream`, `federatedupstreams`, `fus`, ...) or `all`.
+    kind: String,
+    /// Only this object.
+    name: Option<String>,
+    /// Only this namespace (default: all namespaces).
+    #[arg(short, long)]
+    namespace: Option<String>,
+    /// Namespace of the controller whose status to show.
+    #[arg(long, default_value = "gloo-system")]
+    controller_namespace: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    output: Format,
+}
+
+/// One destination of a federated object.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationRow {
+    cluster: String,
+    namespace: String,
+    state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gloo_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gloo_reason: Option<String>,
+}
+
+/// One federated object.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRow {
+    kind: String,
+    namespace: String,
+    name: String,
+    state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    generation: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    observed_generation: Option<i64>,
+    destinations: Vec<DestinationRow>,
+}
+
+/// Runs `get`.
+pub async fn run(admin: &crate::AdminFlags, args: GetArgs) -> anyhow::Result<()> {
+    let kinds: Vec<FederatedKind> = if args.kind.eq_ignore_ascii_case("all") {
+        FederatedKind::ALL.to_vec()
+    } else {
+        vec![FederatedKind::lookup(&args.kind).ok_or_else(|| {
+            let known: Vec<&str> = FederatedKind::ALL.iter().map(|k| k.gvk().kind).collect();
+            anyhow::anyhow!(
+                "unknown federated kind {:?}: use one of {} (or plural, short name, or `all`)",
+                args.kind,
+                known.join(", ")
+            )
+        })?]
+    };
+    let (client, _) = crate::cluster::admin_client(admin).await?;
+    let mut rows = Vec::new();
+    for kind in kinds {
+        let g = kind.gvk();
+        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g.group, g.version, g.kind), g.plural);
+        let api: Api<DynamicObject> = match &args.namespace {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+            None => Api::all_with(client.clone(), &ar),
+        };
+        let objects = match &args.name {
+            Some(name) => match api.get_opt(name).await? {
+                Some(o) => vec![o],
+                None if args.kind.eq_ignore_ascii_case("all") => vec![],
+                None => anyhow::bail!(
+                    "{} {name} not found{}",
+                    g.kind,
+                    args.namespace
+                        .as_deref()
+                        .map(|n| format!(" in namespace {n}"))
+                        .unwrap_or_default()
+                ),
+            },
+            None => {
+                api.list(&ListParams::default())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", g.plural))?
+                    .items
+            }
+        };
+        rows.extend(objects.iter().map(|o| row(kind, o, &args.controller_namespace)));
+    }
+    match structured(args.output, &rows)? {
+        Some(text) => print!("{text}"),
+        None if rows.is_empty() => eprintln!("No federated objects found."),
+        None => print!("{}", render(&rows)),
+    }
+    Ok(())
+}
+
+fn row(kind: FederatedKind, obj: &DynamicObject, controller_ns: &str) -> ObjectRow {
+    let status: PlacementStatus = obj
+        .data
+        .get("status")
+        .and_then(|s| serde_json::from_value::<FederatedStatus>(s.clone()).ok())
+        .and_then(|s| {
+            s.namespaced_placement_statuses
+                .get(controller_ns)
+                .cloned()
+                .or(s.placement_status)
+        })
+        .unwrap_or_default();
+    ObjectRow {
+        kind: kind.gvk().kind.to_owned(),
+        namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+        name: obj.metadata.name.clone().unwrap_or_default(),
+        state: status.state.map(|s| s.to_string()).unwrap_or_else(|| "UNKNOWN".into()),
+        message: status.message.clone(),
+        generation: obj.metadata.generation.unwrap_or_default(),
+        observed_generation: status.observed_generation.map(|g| g.0),
+        destinations: status
+            .destinations()
+            .map(|(c, n, d)| DestinationRow {
+                cluster: c.to_owned(),
+                namespace: n.to_owned(),
+                state: d.state.map(|s| s.to_string()).unwrap_or_else(|| "UNKNOWN".into()),
+                message: d.message.clone(),
+                gloo_state: d.gloo_status.as_ref().map(|g| g.state.clone()),
+                gloo_reason: d.gloo_status.as_ref().and_then(|g| g.reason.clone()),
+            })
+            .collect(),
+    }
+}
+
+/// The `get` table: one line per destination.
+pub fn render(rows: &[ObjectRow]) -> String {
+    let mut lines = Vec::new();
+    for r in rows {
+        let base = |dest: &str, dstate: &str, gloo: &str, msg: &str| {
+            vec![
+                r.kind.clone(),
+                r.namespace.clone(),
+                r.name.clone(),
+                r.state.clone(),
+                dest.into(),
+                dstate.into(),
+                gloo.into(),
+                msg.into(),
+            ]
+        };
+        if r.destinations.is_empty() {
+            lines.push(base("-", "-", "-", r.message.as_deref().unwrap_or("")));
+        }
+        for d in &r.destinations {
+            let gloo = match (&d.gloo_state, &d.gloo_reason) {
+                (Some(s), Some(reason)) => format!("{s}: {reason}"),
+                (Some(s), None) => s.clone(),
+                _ => "-".into(),
+            };
+            let msg = d.message.as_deref().or(r.message.as_deref()).unwrap_or("");
+            lines.push(base(&format!("{}/{}", d.cluster, d.namespace), &d.state, &gloo, msg));
+        }
+    }
+    table(
+        &[
+            "kind",
+            "namespace",
+            "name",
+            "state",
+            "destination",
+            "dest state",
+            "gloo",
+            "message",
+        ],
+        lines,
+    )
+}

@@ -1,0 +1,260 @@
+//! `cargo xtask demo [--once]`: an admin and two member clusters (real API servers), our CRDs and
+//! Gloo's, both members registered with the real register code, the controller binary, and the
+//! manifests of `examples/` applied; prints what got placed where.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use gatefed_clients::registration::{self, RegisterOptions, Remote};
+use gatefed_model::federated::FederatedKind;
+use gatefed_testenv::{Options, TestEnv};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, ObjectMeta, Patch, PatchParams, PostParams,
+};
+
+const NS: &str = "gloo-system";
+const MEMBERS: [(&str, &[(&str, &str)]); 2] = [
+    ("east", &[("region", "us-east"), ("env", "prod")]),
+    ("west", &[("region", "eu-west"), ("env", "staging")]),
+];
+
+struct Controller(Child);
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn run(root: &Path, once: bool) -> anyhow::Result<()> {
+    println!("==> building gatefed-controller and gatefedctl");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(["build", "--quiet", "-p", "gatefed-controller", "-p", "gatefedctl"])
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("cargo build failed");
+    }
+    let bin = root.join("target/debug");
+    tokio::runtime::Runtime::new()?.block_on(demo(root, &bin, once))
+}
+
+async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
+    let dir = root.join(".demo");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    println!("==> starting clusters admin, east, west (real kube-apiserver + etcd)");
+    let started = Instant::now();
+    let env = TestEnv::start_with(
+        &["admin", "east", "west"],
+        Options {
+            dir: Some(dir.join("state")),
+            ..Options::default()
+        },
+    )
+    .await?;
+    for c in env.clusters() {
+        std::fs::copy(c.kubeconfig_path(), dir.join(format!("{}.kubeconfig", c.name())))?;
+    }
+    println!(
+        "    ready in {:.1?}; kubeconfigs in {}",
+        started.elapsed(),
+        dir.display()
+    );
+    let admin = env.cluster("admin");
+    println!("==> installing gatefed's CRDs on admin and Gloo's on the members");
+    admin.install_gatefed_crds().await?;
+    create_namespace(&admin.client(), NS).await?;
+    for (name, _) in MEMBERS {
+        env.cluster(name).install_gloo_crds().await?;
+    }
+
+    for (name, labels) in MEMBERS {
+        let member = env.cluster(name);
+        let config = gatefed_clients::kubeconfig::load_config(Some(member.kubeconfig_path()), None).await?;
+        let mut opts = RegisterOptions::new(name);
+        opts.labels = labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let reg = registration::register(&admin.client(), admin.server(), &Remote::from_config(config)?, &opts).await?;
+        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!(
+            "==> registered cluster {name} ({}) with labels {}",
+            reg.server,
+            labels.join(",")
+        );
+    }
+
+    let admin_kc = dir.join("admin.kubeconfig");
+    let log = std::fs::File::create(dir.join("controller.log"))?;
+    println!(
+        "==> starting gatefed-controller (log: {})",
+        dir.join("controller.log").display()
+    );
+    let _controller = Controller(
+        Command::new(bin.join("gatefed-controller"))
+            .args([
+                "--kubeconfig",
+                &admin_kc.display().to_string(),
+                "--namespace",
+                NS,
+                "--pod-name",
+                "gatefed-demo",
+            ])
+            .args([
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--health-addr",
+                "127.0.0.1:0",
+                "--probe-period-seconds",
+                "1",
+            ])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("start gatefed-controller")?,
+    );
+
+    let applied = apply_examples(&admin.client(), &root.join("examples")).await?;
+    println!("==> applied {} manifests from examples/", applied.len());
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let all_placed = loop {
+        let mut placed = true;
+        for (kind, name) in &applied {
+            placed &= state(&admin.client(), *kind, name).await.as_deref() == Some("PLACED");
+        }
+        if placed || Instant::now() > deadline {
+            break placed;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+
+    println!("\n$ gatefedctl --kubeconfig .demo/admin.kubeconfig get all");
+    let out = Command::new(bin.join("gatefedctl"))
+        .args(["--kubeconfig", &admin_kc.display().to_string(), "get", "all"])
+        .output()?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    println!();
+    for (name, _) in MEMBERS {
+        print_member(name, &env.cluster(name).client()).await?;
+    }
+    if !all_placed {
+        bail!("not everything was PLACED within 90s; see .demo/controller.log");
+    }
+    println!("\nEverything is PLACED.");
+    if once {
+        return Ok(());
+    }
+    println!(
+        "The clusters and the controller keep running. Try, in another shell:\n  \
+         target/debug/gatefedctl --kubeconfig .demo/admin.kubeconfig cluster list\n  \
+         target/debug/gatefedctl --kubeconfig .demo/admin.kubeconfig get fus echo -o yaml\n\
+         Press Ctrl-C to stop everything."
+    );
+    tokio::signal::ctrl_c().await?;
+    println!("stopping");
+    Ok(())
+}
+
+async fn create_namespace(client: &kube::Client, name: &str) -> anyhow::Result<()> {
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn api_for(client: &kube::Client, kind: FederatedKind, ns: &str) -> Api<DynamicObject> {
+    let g = kind.gvk();
+    let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g.group, g.version, g.kind), g.plural);
+    Api::namespaced_with(client.clone(), ns, &ar)
+}
+
+/// Server-side applies every federated object of the `.yaml` files in `dir`, as `kubectl apply` would.
+async fn apply_examples(client: &kube::Client, dir: &Path) -> anyhow::Result<Vec<(FederatedKind, String)>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    let mut applied = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)?;
+        let docs: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(&text).with_context(|| format!("parse {}", file.display()))?;
+        for doc in docs {
+            let kind_name = doc["kind"].as_str().unwrap_or_default();
+            let kind = FederatedKind::lookup(kind_name)
+                .with_context(|| format!("{}: {kind_name} is not a federated kind", file.display()))?;
+            let name = doc["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+            let ns = doc["metadata"]["namespace"].as_str().unwrap_or(NS).to_owned();
+            api_for(client, kind, &ns)
+                .patch(&name, &PatchParams::apply("gatefed-demo").force(), &Patch::Apply(&doc))
+                .await
+                .with_context(|| format!("apply {} {ns}/{name}", kind))?;
+            println!(
+                "    {} {ns}/{name} ({})",
+                kind,
+                file.file_name().unwrap_or_default().to_string_lossy()
+            );
+            applied.push((kind, name));
+        }
+    }
+    Ok(applied)
+}
+
+async fn state(client: &kube::Client, kind: FederatedKind, name: &str) -> Option<String> {
+    let obj = api_for(client, kind, NS).get_opt(name).await.ok()??;
+    obj.data["status"]["namespacedPlacementStatuses"][NS]["state"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// What the member cluster holds, straight from its API server.
+async fn print_member(name: &str, client: &kube::Client) -> anyhow::Result<()> {
+    println!("Gloo objects on cluster {name}:");
+    for kind in [FederatedKind::Upstream, FederatedKind::VirtualService] {
+        let c = kind.child();
+        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(c.group, c.version, c.kind), c.plural);
+        let list = Api::<DynamicObject>::all_with(client.clone(), &ar)
+            .list(&ListParams::default())
+            .await?;
+        for o in list.items {
+            let owner = o
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("fed.solo.io/owner"))
+                .cloned()
+                .unwrap_or_default();
+            let spec = serde_json::to_string(o.data.get("spec").unwrap_or(&serde_json::Value::Null))?;
+            let spec = if spec.len() > 70 {
+                format!("{}...", &spec[..70])
+            } else {
+                spec
+            };
+            println!(
+                "  {:<15} {}/{:<22} owner {:<40} {spec}",
+                c.kind,
+                o.metadata.namespace.unwrap_or_default(),
+                o.metadata.name.unwrap_or_default(),
+                owner
+            );
+        }
+    }
+    Ok(())
+}
