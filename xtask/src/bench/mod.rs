@@ -2,6 +2,8 @@
 
 use std::time::Instant;
 
+mod propagation;
+
 use clap::Subcommand;
 use gatefed_testenv::{EtcdMode, Options, TestEnv};
 
@@ -14,11 +16,14 @@ pub enum Bench {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Federation at scale: N members x M federated objects with the release controller binary.
+    Propagation(propagation::Args),
 }
 
 pub fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Testenv { runs } => tokio::runtime::Runtime::new()?.block_on(testenv(runs)),
+        Bench::Propagation(args) => propagation::run(&crate::workspace_root(), args),
     }
 }
 

@@ -1,0 +1,366 @@
+//! `cargo xtask bench propagation`: N members x M federated objects on real API servers, with the
+//! release `gatefed-controller` as its own process. Prints: time until all PLACED, throughput, p50/p99
+//! latency from one admin write to the last member write, member writes issued vs the minimum needed,
+//! and the controller's CPU seconds and peak RSS.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use gatefed_clients::registration::{self, RegisterOptions, Remote};
+use gatefed_testenv::TestEnv;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, ObjectMeta, Patch, PatchParams, PostParams,
+};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+/// Benchmark size.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Member clusters.
+    #[arg(long, default_value_t = 3)]
+    members: usize,
+    /// Federated objects (each placed on every member).
+    #[arg(long, default_value_t = 1000)]
+    objects: usize,
+    /// Single-object updates timed one after another for the latency figures.
+    #[arg(long, default_value_t = 100)]
+    updates: usize,
+}
+
+struct Controller {
+    child: Child,
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
+    println!("building the release controller (once)...");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if !Command::new(cargo)
+        .args(["build", "--release", "--quiet", "-p", "gatefed-controller"])
+        .current_dir(root)
+        .status()?
+        .success()
+    {
+        bail!("cargo build --release failed");
+    }
+    let binary = root.join("target/release/gatefed-controller");
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(bench(&binary, args))
+}
+
+const NS: &str = "gloo-system";
+
+fn upstreams() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("gloo.solo.io", "v1", "Upstream"), "upstreams")
+}
+
+fn federated_upstreams() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("fed.gloo.solo.io", "v1", "FederatedUpstream"),
+        "federatedupstreams",
+    )
+}
+
+fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
+    json!({
+        "apiVersion": "fed.gloo.solo.io/v1", "kind": "FederatedUpstream",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"placement": {"clusters": members, "namespaces": [NS]},
+                 "template": {"metadata": {"name": name}, "spec": {"static": {"hosts": [{"addr": addr, "port": 80}]}}}},
+    })
+}
+
+async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
+    let members: Vec<String> = (0..args.members).map(|i| format!("member{i}")).collect();
+    let mut names = vec!["admin".to_owned()];
+    names.extend(members.iter().cloned());
+    let names_ref: Vec<&str> = names.iter().map(String::as_str).collect();
+    println!("starting {} clusters...", names.len());
+    let env = TestEnv::start(&names_ref).await?;
+    let admin = env.cluster("admin");
+    admin.install_gatefed_crds().await?;
+    create_namespace(&admin.client(), NS).await?;
+    for m in &members {
+        let c = env.cluster(m);
+        c.install_gloo_crds().await?;
+        let config = gatefed_clients::kubeconfig::load_config(Some(c.kubeconfig_path()), None).await?;
+        registration::register(
+            &admin.client(),
+            admin.server(),
+            &Remote::from_config(config)?,
+            &RegisterOptions::new(m.as_str()),
+        )
+        .await?;
+    }
+
+    let (metrics_port, health_port) = (free_port()?, free_port()?);
+    let controller = Controller {
+        child: Command::new(binary)
+            .args([
+                "--kubeconfig",
+                &admin.kubeconfig_path().display().to_string(),
+                "--namespace",
+                NS,
+                "--pod-name",
+                "bench",
+            ])
+            .args([
+                "--metrics-addr",
+                &format!("127.0.0.1:{metrics_port}"),
+                "--health-addr",
+                &format!("127.0.0.1:{health_port}"),
+            ])
+            .args(["--leader-elect", "false"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(env.dir().join("controller.log"))?)
+            .spawn()
+            .context("start the controller")?,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http_get(health_port, "/readyz").is_none_or(|r| !r.contains("200 OK")) {
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(env.dir().join("controller.log")).unwrap_or_default();
+            bail!("the controller did not become ready:\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Member watches record when each child value lands.
+    let (tx, mut rx) = mpsc::unbounded_channel::<(String, String, Instant)>();
+    for m in &members {
+        let api: Api<DynamicObject> = Api::namespaced_with(env.cluster(m).client(), NS, &upstreams());
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut events = std::pin::pin!(
+                watcher(api, watcher::Config::default())
+                    .default_backoff()
+                    .applied_objects()
+            );
+            while let Some(Ok(o)) = events.next().await {
+                let addr = o.data["spec"]["static"]["hosts"][0]["addr"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let _ = tx.send((o.metadata.name.unwrap_or_default(), addr, Instant::now()));
+            }
+        });
+    }
+
+    // Phase 1: M objects at once.
+    let fed: Api<DynamicObject> = Api::namespaced_with(admin.client(), NS, &federated_upstreams());
+    let cpu_before = cpu_seconds(controller.child.id());
+    println!(
+        "creating {} FederatedUpstreams on {} members ({} children)...",
+        args.objects,
+        args.members,
+        args.objects * args.members
+    );
+    let started = Instant::now();
+    let pp = PatchParams::apply("bench").force();
+    futures::stream::iter(0..args.objects)
+        .map(|i| {
+            let fed = fed.clone();
+            let (pp, obj) = (pp.clone(), object(&format!("us-{i}"), "v0", &members));
+            async move { fed.patch(&format!("us-{i}"), &pp, &Patch::Apply(&obj)).await }
+        })
+        .buffer_unordered(16)
+        .for_each(|r| {
+            if let Err(e) = r {
+                eprintln!("create failed: {e}");
+            }
+            futures::future::ready(())
+        })
+        .await;
+    let created = started.elapsed();
+    loop {
+        let list = fed.list(&ListParams::default()).await?;
+        let placed = list
+            .items
+            .iter()
+            .filter(|o| o.data["status"]["namespacedPlacementStatuses"][NS]["state"] == "PLACED")
+            .count();
+        if placed == args.objects {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(1800) {
+            bail!("only {placed}/{} PLACED after 30 minutes", args.objects);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let all_placed = started.elapsed();
+    let cpu_phase1 = cpu_seconds(controller.child.id()) - cpu_before;
+    let writes_phase1 = member_writes(metrics_port);
+    while rx.try_recv().is_ok() {}
+
+    // Phase 2: one update at a time, admin write -> last member write.
+    println!("timing {} single-object updates...", args.updates);
+    let mut latencies = Vec::new();
+    for u in 0..args.updates {
+        let name = format!("us-{}", u % args.objects);
+        let addr = format!("v{}", u + 1);
+        let t0 = Instant::now();
+        fed.patch(&name, &pp, &Patch::Apply(&object(&name, &addr, &members)))
+            .await?;
+        let mut seen: HashMap<usize, Instant> = HashMap::new();
+        let mut pending = args.members;
+        while pending > 0 {
+            let (n, a, at) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await?
+                .context("watch ended")?;
+            if n == name && a == addr {
+                seen.insert(seen.len(), at);
+                pending -= 1;
+            }
+        }
+        latencies.push(seen.values().max().map(|t| t.duration_since(t0)).unwrap_or_default());
+    }
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
+    let writes_total = member_writes(metrics_port);
+    let rss_peak = peak_rss_kib(controller.child.id());
+    let cpu_total = cpu_seconds(controller.child.id()) - cpu_before;
+    let requests = member_requests(metrics_port);
+
+    println!(
+        "\n== propagation: {} members x {} objects ==",
+        args.members, args.objects
+    );
+    println!("admin writes issued in        {:.2?}", created);
+    println!(
+        "time until all PLACED         {:.2?}  ({:.0} children/s)",
+        all_placed,
+        (args.objects * args.members) as f64 / all_placed.as_secs_f64()
+    );
+    println!(
+        "update latency (admin write -> last member write), {} updates:",
+        args.updates
+    );
+    println!(
+        "  p50 {:.1?}   p99 {:.1?}   max {:.1?}",
+        pct(0.50),
+        pct(0.99),
+        latencies[latencies.len() - 1]
+    );
+    println!(
+        "member writes, bulk phase     {writes_phase1} (minimum needed {})",
+        args.objects * args.members
+    );
+    println!(
+        "member writes, total          {writes_total} (minimum needed {})",
+        args.objects * args.members + args.updates * args.members
+    );
+    println!("member requests by verb       {requests}");
+    println!("controller CPU, bulk phase    {cpu_phase1:.1} s");
+    println!("controller CPU, total         {cpu_total:.1} s");
+    println!("controller peak RSS           {:.0} MiB", rss_peak as f64 / 1024.0);
+    drop(controller);
+    Ok(())
+}
+
+async fn create_namespace(client: &kube::Client, name: &str) -> anyhow::Result<()> {
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn metric_lines(port: u16, name: &str) -> Vec<(String, f64)> {
+    http_get(port, "/metrics")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| {
+            l.rsplit_once(' ')
+                .and_then(|(k, v)| v.parse().ok().map(|v| (k.to_owned(), v)))
+        })
+        .collect()
+}
+
+fn member_writes(port: u16) -> u64 {
+    metric_lines(port, "gatefed_member_writes_total")
+        .iter()
+        .map(|(_, v)| *v as u64)
+        .sum()
+}
+
+fn member_requests(port: u16) -> String {
+    let mut by_verb: std::collections::BTreeMap<String, u64> = Default::default();
+    for (k, v) in metric_lines(port, "gatefed_member_requests_total") {
+        let verb = k
+            .split("verb=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or("?")
+            .to_owned();
+        *by_verb.entry(verb).or_default() += v as u64;
+    }
+    by_verb
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// utime + stime of a process, seconds (clock ticks of 100 Hz, as on Linux).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
