@@ -1,13 +1,9 @@
 //! `gatefedctl`: register clusters, show federated objects, check Gloo instances.
 
-mod cluster;
-mod duration;
-mod get;
-mod output;
-
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use gatefedctl::{AdminFlags, check, cluster, get};
 
 /// gatefed's command line (glooctl's federation commands, same flags).
 #[derive(Parser)]
@@ -30,16 +26,10 @@ enum Command {
         #[command(subcommand)]
         command: cluster::ClusterCommand,
     },
+    /// Check every Gloo instance, registered cluster and federated object; exit 1 on problems.
+    Check(check::CheckArgs),
     /// Show federated objects and the state of each destination.
     Get(get::GetArgs),
-}
-
-/// The admin cluster's connection flags.
-pub struct AdminFlags {
-    /// `--kubeconfig`.
-    pub kubeconfig: Option<PathBuf>,
-    /// `--context`.
-    pub context: Option<String>,
 }
 
 #[tokio::main]
@@ -56,6 +46,7 @@ async fn main() {
     let result = match cli.command {
         Command::Cluster { command } => cluster::run(&admin, command).await,
         Command::Get(args) => get::run(&admin, args).await,
+        Command::Check(args) => check::run(&admin, args).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

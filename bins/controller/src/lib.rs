@@ -3,6 +3,7 @@
 //! benchmarks call it in-process.
 
 mod args;
+pub mod discovery;
 pub mod federation;
 pub mod leader;
 pub mod logging;
@@ -81,6 +82,8 @@ pub struct Shared {
     pub registry: prometheus::Registry,
     /// The controller metrics.
     pub metrics: metrics::ControllerMetrics,
+    /// Discovery metrics.
+    pub discovery: discovery::DiscoveryMetrics,
     /// Ready once caches have synced (or as a standby replica).
     pub ready: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -90,6 +93,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let registry = prometheus::Registry::new();
     let shared = Shared {
         metrics: metrics::ControllerMetrics::new(&registry)?,
+        discovery: discovery::DiscoveryMetrics::new(&registry)?,
         registry,
         ready: Arc::new(tokio::sync::watch::channel(false).0),
     };
@@ -136,8 +140,11 @@ pub async fn run_with(
 
     let pool = ClusterPool::new(admin.clone(), config.pool.clone(), &shared.registry)?;
     let pool_task = pool.spawn();
+    let discovery = discovery::Discovery::new(admin.clone(), pool.clone(), &config.namespace, shared.discovery.clone());
+    let discovery_task = tokio::spawn(discovery.run(stop_rx.clone()));
     let federation = federation::Federation::new(admin, pool.clone(), &config, shared.metrics.clone());
     let result = federation.run(stop_rx.clone(), shared.ready.clone()).await;
+    discovery_task.abort();
     pool_task.abort();
     if let Some(lease) = lease {
         lease.release().await;

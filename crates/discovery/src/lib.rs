@@ -1,6 +1,22 @@
 //! Discovery of Gloo installations.
 //!
-//! A pure translator will turn what is observed on one cluster (Deployments, DaemonSets, Pods, Nodes,
-//! Services, Settings and Gloo resources with their statuses) into that cluster's `GlooInstance` specs,
-//! field by field as Gloo Fed does, with its gaps fixed: control planes found by labels and image even
-//! when not named `gloo`, every zone kept, Services that yield no endpoint reported.
+//! [`translate`] is a pure function from what is observed on one cluster ([`ClusterSnapshot`]:
+//! Deployments, DaemonSets, Pods, Nodes, Services, Settings and Gloo resources) to that cluster's
+//! `GlooInstance` specs, following Gloo Fed's discovery field by field (control plane, version,
+//! enterprise, watched namespaces, proxies with replicas, zones, ingress endpoints, admin, region, check
+//! summaries), with its gaps fixed: a control plane is found by its labels and image even when its
+//! Deployment is not named `gloo` (Gloo issue 9163), every zone is kept, and a Service that yields no
+//! ingress endpoint is reported in `check.services` rather than dropped.
+//!
+//! With the `watchers` feature, [`watch`] keeps a [`ClusterSnapshot`] of a live cluster and says when
+//! it changed; the controller recomputes that cluster only.
+
+mod image;
+mod snapshot;
+mod translate;
+#[cfg(feature = "watchers")]
+pub mod watch;
+
+pub use image::Image;
+pub use snapshot::{ClusterSnapshot, GlooKind};
+pub use translate::{Discovered, instance_name, translate};

@@ -214,6 +214,31 @@ pub struct Check {
     pub deployments: Option<Summary>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pods: Option<Summary>,
+    /// Services of the proxies; a warning for each that yields no ingress endpoint (a gatefed extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Summary>,
+}
+
+impl Check {
+    /// Every summary with its name as `gatefedctl check` prints it, in a fixed order.
+    pub fn summaries(&self) -> Vec<(&'static str, Option<&Summary>)> {
+        vec![
+            ("deployments", self.deployments.as_ref()),
+            ("pods", self.pods.as_ref()),
+            ("services", self.services.as_ref()),
+            ("settings", self.settings.as_ref()),
+            ("upstreams", self.upstreams.as_ref()),
+            ("upstream groups", self.upstream_groups.as_ref()),
+            ("auth configs", self.auth_configs.as_ref()),
+            ("rate limit configs", self.rate_limit_configs.as_ref()),
+            ("virtual services", self.virtual_services.as_ref()),
+            ("route tables", self.route_tables.as_ref()),
+            ("gateways", self.gateways.as_ref()),
+            ("matchable http gateways", self.matchable_http_gateways.as_ref()),
+            ("matchable tcp gateways", self.matchable_tcp_gateways.as_ref()),
+            ("proxies", self.proxies.as_ref()),
+        ]
+    }
 }
 
 /// Status of a GlooInstance (empty in Gloo Fed).

@@ -19,6 +19,7 @@ pub mod owner;
 pub mod placement_status;
 pub mod rbac;
 mod schema;
+pub mod selector;
 
 pub use cluster::{KubernetesCluster, KubernetesClusterSpec, KubernetesClusterStatus};
 pub use common::{ClusterObjectRef, Int64String, ObjectRef, Placement, TypedObjectRef};

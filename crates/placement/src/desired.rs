@@ -10,7 +10,7 @@ use crate::content::{HASH_ANNOTATION, content_hash};
 use crate::inventory::Inventory;
 use crate::messages::{META_TEMPLATE_MISSING, PLACEMENT_MISSING, SPEC_TEMPLATE_MISSING};
 use crate::plan::FederatedInput;
-use crate::selector::matches;
+use gatefed_model::selector::matches;
 
 /// A (cluster, namespace) pair.
 pub type Destination = (String, String);

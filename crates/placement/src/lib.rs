@@ -16,14 +16,13 @@ mod inventory;
 mod messages;
 mod observe;
 mod plan;
-mod selector;
 #[cfg(test)]
 mod tests;
 
 pub use content::{HASH_ANNOTATION, content_hash, is_subset};
 pub use desired::{DesiredChild, Destination, Invalid, desired_children};
+pub use gatefed_model::selector::{SelectorError, matches};
 pub use inventory::{ClusterState, Inventory};
 pub use messages::*;
 pub use observe::{ClusterObservation, Observed, ObservedObject, Ownership};
 pub use plan::{Action, FederatedInput, Plan, plan};
-pub use selector::{SelectorError, matches};

@@ -108,6 +108,7 @@ impl Fed {
         let registry = prometheus::Registry::new();
         let shared = Shared {
             metrics: ControllerMetrics::new(&registry).unwrap(),
+            discovery: gatefed_controller::discovery::DiscoveryMetrics::new(&registry).unwrap(),
             registry,
             ready: std::sync::Arc::new(watch::channel(false).0),
         };

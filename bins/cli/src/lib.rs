@@ -1,0 +1,17 @@
+//! The `gatefedctl` commands as a library: `main.rs` parses flags and calls them; tests call them too.
+
+pub mod check;
+pub mod cluster;
+pub mod duration;
+pub mod get;
+pub mod output;
+
+use std::path::PathBuf;
+
+/// The admin cluster's connection flags.
+pub struct AdminFlags {
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`.
+    pub context: Option<String>,
+}

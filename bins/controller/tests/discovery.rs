@@ -1,0 +1,234 @@
+//! Discovery against a member with a simulated Gloo Enterprise install: the GlooInstance matches the
+//! expected YAML field by field, follows changes, splits per namespace, feeds `gatefedctl check`, and
+//! goes away with its cluster.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::*;
+use gatefed_clients::registration::{self, DeregisterOptions};
+use gatefed_model::GlooInstance;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> Vec<Value> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../crates/discovery/tests/fixtures")
+        .join(name);
+    serde_saphyr::from_multiple(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// (api resource, namespaced, status is a subresource)
+fn resource(kind: &str) -> (ApiResource, bool, bool) {
+    let (g, v, plural, namespaced, sub) = match kind {
+        "Node" => ("", "v1", "nodes", false, true),
+        "Pod" => ("", "v1", "pods", true, true),
+        "Service" => ("", "v1", "services", true, true),
+        "Deployment" => ("apps", "v1", "deployments", true, true),
+        "DaemonSet" => ("apps", "v1", "daemonsets", true, true),
+        "Settings" => ("gloo.solo.io", "v1", "settings", true, false),
+        "Upstream" => ("gloo.solo.io", "v1", "upstreams", true, false),
+        "VirtualService" => ("gateway.solo.io", "v1", "virtualservices", true, false),
+        other => panic!("no mapping for {other}"),
+    };
+    (
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g, v, kind), plural),
+        namespaced,
+        sub,
+    )
+}
+
+fn api(client: &kube::Client, obj: &Value) -> (Api<DynamicObject>, bool) {
+    let (ar, namespaced, sub) = resource(obj["kind"].as_str().unwrap());
+    let api = match obj["metadata"]["namespace"].as_str() {
+        Some(ns) if namespaced => Api::namespaced_with(client.clone(), ns, &ar),
+        _ => Api::all_with(client.clone(), &ar),
+    };
+    (api, sub)
+}
+
+/// Creates the object, then writes its status the way kubelet, a controller or Gloo would.
+async fn create_with_status(client: &kube::Client, obj: &Value) {
+    let (api, status_subresource) = api(client, obj);
+    let name = obj["metadata"]["name"].as_str().unwrap();
+    let dynamic: DynamicObject = serde_json::from_value(obj.clone()).unwrap();
+    api.create(&PostParams::default(), &dynamic)
+        .await
+        .unwrap_or_else(|e| panic!("create {} {name}: {e}", obj["kind"]));
+    if status_subresource && obj.get("status").is_some() {
+        let patch = json!({"status": obj["status"]});
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap_or_else(|e| panic!("status of {name}: {e}"));
+    }
+}
+
+async fn patch_status(client: &kube::Client, obj: &Value, status: Value) {
+    let (api, sub) = api(client, obj);
+    let name = obj["metadata"]["name"].as_str().unwrap();
+    let patch = json!({"status": status});
+    if sub {
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+    } else {
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+    }
+}
+
+fn by_name<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap()
+}
+
+async fn instance(fed: &Fed, name: &str) -> Option<GlooInstance> {
+    Api::<GlooInstance>::namespaced(fed.admin(), NS)
+        .get_opt(name)
+        .await
+        .unwrap()
+}
+
+/// What `gatefedctl check` reports (the same code the binary runs), and whether it passes.
+async fn check(fed: &Fed) -> (bool, String) {
+    let report = gatefedctl::check::collect(&fed.admin(), NS).await.unwrap();
+    (report.ok, gatefedctl::check::render(&report))
+}
+
+#[tokio::test]
+async fn discovery_describes_installs_follows_changes_and_feeds_check() {
+    let mut fed = Fed::start(&["east"]).await;
+    fed.start_controller("gatefed-a").await;
+    let east = fed.member("east");
+    for ns in ["apps", "unwatched", "gloo-canary"] {
+        create_namespace(&east, ns).await;
+    }
+    let objects = fixture("enterprise-install.yaml");
+    for o in &objects {
+        create_with_status(&east, o).await;
+    }
+
+    // Field by field.
+    let expected = fixture("enterprise-instance.yaml").remove(0);
+    let mut last = Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(gi) = instance(&fed, "east-gloo-system").await {
+            last = serde_json::to_value(&gi.spec).unwrap();
+            if last == expected["spec"] {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (field, want) in expected["spec"].as_object().unwrap() {
+        assert_eq!(&last[field], want, "spec.{field}");
+    }
+    assert_eq!(last, expected["spec"]);
+    let gi = instance(&fed, "east-gloo-system").await.unwrap();
+    assert_eq!(gi.metadata.labels.unwrap()["gatefed.dev/cluster"], "east");
+
+    // A change on the member shows up promptly.
+    let proxy = by_name(&objects, "Deployment", "gateway-proxy");
+    let started = Instant::now();
+    patch_status(
+        &east,
+        proxy,
+        json!({"replicas": 3, "availableReplicas": 3, "readyReplicas": 3}),
+    )
+    .await;
+    eventually(Duration::from_secs(10), "replicas updated", || async {
+        instance(&fed, "east-gloo-system")
+            .await
+            .is_some_and(|gi| gi.spec.proxies[0].ready_replicas == 3)
+    })
+    .await;
+    println!("member change reached the GlooInstance in {:?}", started.elapsed());
+
+    // The Rejected Upstream in the fixture already makes check fail; a crash-looping proxy adds to it.
+    let pod = by_name(&objects, "Pod", "gateway-proxy-a");
+    patch_status(
+        &east,
+        pod,
+        json!({"conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+        "containerStatuses": [{"name": "gateway-proxy", "ready": false, "restartCount": 5, "image": "x", "imageID": "",
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}),
+    )
+    .await;
+    eventually(Duration::from_secs(10), "the crash loop in spec.check", || async {
+        instance(&fed, "east-gloo-system")
+            .await
+            .is_some_and(|gi| gi.spec.check.pods.is_some_and(|p| !p.errors.is_empty()))
+    })
+    .await;
+    let (ok, report) = check(&fed).await;
+    assert!(!ok, "{report}");
+    assert!(report.contains("Checking Gloo Instance east-gloo-system"), "{report}");
+    assert!(
+        report.contains("error: Upstream apps/broken: port 8080 is reserved"),
+        "{report}"
+    );
+    assert!(report.contains("error: Pod gloo-system/gateway-proxy-a: container gateway-proxy is not ready (CrashLoopBackOff, 5 restarts)"), "{report}");
+    assert!(
+        report.contains("warning: VirtualService apps/shop: route has no matchers"),
+        "{report}"
+    );
+
+    // Fix both: check passes.
+    patch_status(&east, pod, json!({"conditions": [{"type": "Ready", "status": "True"}],
+        "containerStatuses": [{"name": "gateway-proxy", "ready": true, "restartCount": 5, "image": "x", "imageID": "", "state": {"running": {}}}]})).await;
+    patch_status(
+        &east,
+        by_name(&objects, "Upstream", "broken"),
+        json!({"statuses": {"gloo-system": {"state": "Accepted", "reportedBy": "gloo"}}}),
+    )
+    .await;
+    eventually(Duration::from_secs(10), "check passes", || async {
+        check(&fed).await.0
+    })
+    .await;
+    let (_, report) = check(&fed).await;
+    assert!(report.ends_with("No problems detected.\n"), "{report}");
+
+    // A second install in another namespace is a second instance; removing it deletes it.
+    let mut canary = by_name(&objects, "Deployment", "gloo-ee-control").clone();
+    canary["metadata"]["namespace"] = json!("gloo-canary");
+    create_with_status(&east, &canary).await;
+    eventually(Duration::from_secs(10), "canary instance", || async {
+        instance(&fed, "east-gloo-canary").await.is_some()
+    })
+    .await;
+    api(&east, &canary)
+        .0
+        .delete("gloo-ee-control", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(10), "canary instance deleted", || async {
+        instance(&fed, "east-gloo-canary").await.is_none()
+    })
+    .await;
+    assert!(instance(&fed, "east-gloo-system").await.is_some());
+
+    // Deregistering the cluster removes its instances.
+    let opts = DeregisterOptions {
+        cluster_name: "east".into(),
+        remote_namespace: NS.into(),
+        federation_namespace: NS.into(),
+    };
+    registration::deregister(&fed.admin(), Some(&east), &opts)
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(15),
+        "instances of a deregistered cluster deleted",
+        || async { instance(&fed, "east-gloo-system").await.is_none() },
+    )
+    .await;
+}
