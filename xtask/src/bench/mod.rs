@@ -2,7 +2,9 @@
 
 use std::time::Instant;
 
+mod discovery;
 mod propagation;
+mod util;
 
 use clap::Subcommand;
 use gatefed_testenv::{EtcdMode, Options, TestEnv};
@@ -18,12 +20,15 @@ pub enum Bench {
     },
     /// Federation at scale: N members x M federated objects with the release controller binary.
     Propagation(propagation::Args),
+    /// Discovery latency, and the cost of one member event with 0 vs 10 other clusters registered.
+    Discovery(discovery::Args),
 }
 
 pub fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Testenv { runs } => tokio::runtime::Runtime::new()?.block_on(testenv(runs)),
         Bench::Propagation(args) => propagation::run(&crate::workspace_root(), args),
+        Bench::Discovery(args) => discovery::run(&crate::workspace_root(), args),
     }
 }
 

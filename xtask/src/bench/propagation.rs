@@ -4,23 +4,23 @@
 //! and the controller's CPU seconds and peak RSS.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use gatefed_clients::registration::{self, RegisterOptions, Remote};
 use gatefed_testenv::TestEnv;
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, ObjectMeta, Patch, PatchParams, PostParams,
-};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use tokio::sync::mpsc;
+
+use super::util::{
+    build_release_controller, cpu_seconds, create_namespace, member_requests, member_writes, peak_rss_kib,
+    start_controller,
+};
 
 /// Benchmark size.
 #[derive(clap::Args)]
@@ -36,29 +36,8 @@ pub struct Args {
     updates: usize,
 }
 
-struct Controller {
-    child: Child,
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
-    println!("building the release controller (once)...");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    if !Command::new(cargo)
-        .args(["build", "--release", "--quiet", "-p", "gatefed-controller"])
-        .current_dir(root)
-        .status()?
-        .success()
-    {
-        bail!("cargo build --release failed");
-    }
-    let binary = root.join("target/release/gatefed-controller");
+    let binary = build_release_controller(root)?;
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -111,38 +90,8 @@ async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
         .await?;
     }
 
-    let (metrics_port, health_port) = (free_port()?, free_port()?);
-    let controller = Controller {
-        child: Command::new(binary)
-            .args([
-                "--kubeconfig",
-                &admin.kubeconfig_path().display().to_string(),
-                "--namespace",
-                NS,
-                "--pod-name",
-                "bench",
-            ])
-            .args([
-                "--metrics-addr",
-                &format!("127.0.0.1:{metrics_port}"),
-                "--health-addr",
-                &format!("127.0.0.1:{health_port}"),
-            ])
-            .args(["--leader-elect", "false"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(env.dir().join("controller.log"))?)
-            .spawn()
-            .context("start the controller")?,
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http_get(health_port, "/readyz").is_none_or(|r| !r.contains("200 OK")) {
-        if Instant::now() > deadline {
-            let log = std::fs::read_to_string(env.dir().join("controller.log")).unwrap_or_default();
-            bail!("the controller did not become ready:\n{log}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (controller, metrics_port) =
+        start_controller(binary, admin.kubeconfig_path(), &env.dir().join("controller.log")).await?;
 
     // Member watches record when each child value lands.
     let (tx, mut rx) = mpsc::unbounded_channel::<(String, String, Instant)>();
@@ -274,93 +223,4 @@ async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
     println!("controller peak RSS           {:.0} MiB", rss_peak as f64 / 1024.0);
     drop(controller);
     Ok(())
-}
-
-async fn create_namespace(client: &kube::Client, name: &str) -> anyhow::Result<()> {
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    match Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-        .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
-fn metric_lines(port: u16, name: &str) -> Vec<(String, f64)> {
-    http_get(port, "/metrics")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| {
-            l.rsplit_once(' ')
-                .and_then(|(k, v)| v.parse().ok().map(|v| (k.to_owned(), v)))
-        })
-        .collect()
-}
-
-fn member_writes(port: u16) -> u64 {
-    metric_lines(port, "gatefed_member_writes_total")
-        .iter()
-        .map(|(_, v)| *v as u64)
-        .sum()
-}
-
-fn member_requests(port: u16) -> String {
-    let mut by_verb: std::collections::BTreeMap<String, u64> = Default::default();
-    for (k, v) in metric_lines(port, "gatefed_member_requests_total") {
-        let verb = k
-            .split("verb=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap_or("?")
-            .to_owned();
-        *by_verb.entry(verb).or_default() += v as u64;
-    }
-    by_verb
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// utime + stime of a process, seconds (clock ticks of 100 Hz, as on Linux).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -1,0 +1,244 @@
+//! `cargo xtask bench discovery`: latency from a member change to its GlooInstance update (p50/p99),
+//! and what one event costs when other clusters are registered: it must not grow with their number.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::StreamExt;
+use gatefed_clients::registration::{self, RegisterOptions, Remote};
+use gatefed_model::GlooInstance;
+use gatefed_testenv::TestEnv;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::{Value, json};
+
+use super::util::{build_release_controller, cpu_seconds, create_namespace, metric_lines, start_controller};
+
+/// Benchmark size.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Numbers of other registered clusters to compare (each a separate run).
+    #[arg(long, value_delimiter = ',', default_value = "0,10")]
+    others: Vec<usize>,
+    /// Member changes timed per run.
+    #[arg(long, default_value_t = 50)]
+    events: usize,
+}
+
+struct Figures {
+    others: usize,
+    p50: Duration,
+    p99: Duration,
+    target_translations: f64,
+    other_translations: f64,
+    translate_mean: Duration,
+    cpu_per_event: Duration,
+}
+
+pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
+    let binary = build_release_controller(root)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut rows = Vec::new();
+    for others in &args.others {
+        rows.push(rt.block_on(one_run(&binary, *others, args.events))?);
+    }
+    println!(
+        "\n== discovery: member change -> GlooInstance updated, {} events per run ==",
+        args.events
+    );
+    println!(
+        "{:>7} {:>9} {:>9} {:>22} {:>24} {:>16} {:>15}",
+        "others", "p50", "p99", "translations/event", "other clusters' transl.", "translate mean", "CPU/event"
+    );
+    for f in rows {
+        println!(
+            "{:>7} {:>9} {:>9} {:>22.2} {:>24} {:>16} {:>15}",
+            f.others,
+            format!("{:.1?}", f.p50),
+            format!("{:.1?}", f.p99),
+            f.target_translations,
+            f.other_translations,
+            format!("{:.0?}", f.translate_mean),
+            format!("{:.1?}", f.cpu_per_event),
+        );
+    }
+    Ok(())
+}
+
+fn install() -> anyhow::Result<Vec<Value>> {
+    let path = crate::workspace_root().join("crates/discovery/tests/fixtures/enterprise-install.yaml");
+    Ok(serde_saphyr::from_multiple(&std::fs::read_to_string(path)?)?)
+}
+
+fn api_for(client: &kube::Client, obj: &Value) -> (Api<DynamicObject>, bool) {
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let (g, plural, sub) = match kind {
+        "Node" => ("", "nodes", true),
+        "Pod" => ("", "pods", true),
+        "Service" => ("", "services", true),
+        "Deployment" => ("apps", "deployments", true),
+        "DaemonSet" => ("apps", "daemonsets", true),
+        "VirtualService" => ("gateway.solo.io", "virtualservices", false),
+        _ => (
+            "gloo.solo.io",
+            if kind == "Settings" { "settings" } else { "upstreams" },
+            false,
+        ),
+    };
+    let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g, "v1", kind), plural);
+    let api = match obj["metadata"]["namespace"].as_str() {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+        None => Api::all_with(client.clone(), &ar),
+    };
+    (api, sub)
+}
+
+/// Creates the simulated Gloo install on a member, statuses included.
+async fn simulate_gloo(client: &kube::Client) -> anyhow::Result<()> {
+    for ns in ["gloo-system", "apps", "unwatched"] {
+        create_namespace(client, ns).await?;
+    }
+    for obj in install()? {
+        let (api, sub) = api_for(client, &obj);
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        api.create(&PostParams::default(), &serde_json::from_value(obj.clone())?)
+            .await
+            .with_context(|| format!("create {name}"))?;
+        if sub && obj.get("status").is_some() {
+            api.patch_status(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(&json!({"status": obj["status"]})),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn translations(port: u16, cluster: Option<&str>) -> f64 {
+    metric_lines(port, "gatefed_discovery_translations_total")
+        .iter()
+        .filter(|(k, _)| match cluster {
+            Some(c) => k.contains(&format!("cluster=\"{c}\"")),
+            None => true,
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+fn histogram(port: u16, cluster: &str) -> (f64, f64) {
+    let pick = |suffix: &str| {
+        metric_lines(port, &format!("gatefed_discovery_translation_seconds_{suffix}"))
+            .iter()
+            .filter(|(k, _)| k.contains(&format!("cluster=\"{cluster}\"")))
+            .map(|(_, v)| *v)
+            .sum::<f64>()
+    };
+    (pick("sum"), pick("count"))
+}
+
+async fn one_run(binary: &Path, others: usize, events: usize) -> anyhow::Result<Figures> {
+    let mut names = vec!["admin".to_owned(), "target".to_owned()];
+    names.extend((0..others).map(|i| format!("other{i}")));
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    println!("run with {others} other clusters: starting {} clusters...", names.len());
+    let env = TestEnv::start(&refs).await?;
+    let admin = env.cluster("admin");
+    admin.install_gatefed_crds().await?;
+    create_namespace(&admin.client(), "gloo-system").await?;
+    for m in &names[1..] {
+        let c = env.cluster(m);
+        c.install_gloo_crds().await?;
+        simulate_gloo(&c.client()).await?;
+        let config = gatefed_clients::kubeconfig::load_config(Some(c.kubeconfig_path()), None).await?;
+        registration::register(
+            &admin.client(),
+            admin.server(),
+            &Remote::from_config(config)?,
+            &RegisterOptions::new(m.as_str()),
+        )
+        .await?;
+    }
+    let (controller, port) =
+        start_controller(binary, admin.kubeconfig_path(), &env.dir().join("controller.log")).await?;
+    let instances: Api<GlooInstance> = Api::namespaced(admin.client(), "gloo-system");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while instances.list(&Default::default()).await?.items.len() < names.len() - 1 {
+        anyhow::ensure!(Instant::now() < deadline, "not every cluster got its GlooInstance");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(i32, Instant)>();
+    let watch_api = instances.clone();
+    tokio::spawn(async move {
+        let mut s = std::pin::pin!(
+            watcher(
+                watch_api,
+                watcher::Config::default().fields("metadata.name=target-gloo-system")
+            )
+            .default_backoff()
+            .applied_objects()
+        );
+        while let Some(Ok(gi)) = s.next().await {
+            let ready = gi.spec.proxies.first().map(|p| p.ready_replicas).unwrap_or_default();
+            let _ = tx.send((ready, Instant::now()));
+        }
+    });
+    let proxy = install()?
+        .into_iter()
+        .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "gateway-proxy")
+        .context("fixture")?;
+    let (deployments, _) = api_for(&env.cluster("target").client(), &proxy);
+    let (t_before, o_before) = (
+        translations(port, Some("target")),
+        translations(port, None) - translations(port, Some("target")),
+    );
+    let (h_sum0, h_count0) = histogram(port, "target");
+    let cpu0 = cpu_seconds(controller.child.id());
+    let mut latencies = Vec::new();
+    for e in 0..events {
+        let want = 10 + i32::try_from(e).unwrap_or(0);
+        while rx.try_recv().is_ok() {}
+        let t0 = Instant::now();
+        deployments
+            .patch_status(
+                "gateway-proxy",
+                &PatchParams::default(),
+                &Patch::Merge(&json!({"status": {"replicas": want, "availableReplicas": want, "readyReplicas": want}})),
+            )
+            .await?;
+        loop {
+            let (ready, at) = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await?
+                .context("watch ended")?;
+            if ready == want {
+                latencies.push(at.duration_since(t0));
+                break;
+            }
+        }
+        // Events further apart than the debounce window: each is measured on its own.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let cpu = cpu_seconds(controller.child.id()) - cpu0;
+    let (h_sum, h_count) = histogram(port, "target");
+    let target = translations(port, Some("target")) - t_before;
+    let other = translations(port, None) - translations(port, Some("target")) - o_before;
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
+    drop(controller);
+    Ok(Figures {
+        others,
+        p50: pct(0.5),
+        p99: pct(0.99),
+        target_translations: target / events as f64,
+        other_translations: other,
+        translate_mean: Duration::from_secs_f64((h_sum - h_sum0) / (h_count - h_count0).max(1.0)),
+        cpu_per_event: Duration::from_secs_f64(cpu / events as f64),
+    })
+}

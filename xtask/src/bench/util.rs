@@ -1,0 +1,167 @@
+//! Helpers shared by the benchmarks: the controller process, its metrics, process accounting.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ObjectMeta, PostParams};
+
+/// The release controller as its own process; killed on drop.
+pub struct Controller {
+    pub child: Child,
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Builds the release controller (once) and returns its path.
+pub fn build_release_controller(root: &Path) -> anyhow::Result<std::path::PathBuf> {
+    println!("building the release controller (once)...");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if !Command::new(cargo)
+        .args(["build", "--release", "--quiet", "-p", "gatefed-controller"])
+        .current_dir(root)
+        .status()?
+        .success()
+    {
+        bail!("cargo build --release failed");
+    }
+    Ok(root.join("target/release/gatefed-controller"))
+}
+
+/// Starts the controller against `admin_kubeconfig` and waits until it is ready; returns it and its
+/// metrics port.
+pub async fn start_controller(binary: &Path, admin_kubeconfig: &Path, log: &Path) -> anyhow::Result<(Controller, u16)> {
+    let (metrics_port, health_port) = (free_port()?, free_port()?);
+    let controller = Controller {
+        child: Command::new(binary)
+            .args([
+                "--kubeconfig",
+                &admin_kubeconfig.display().to_string(),
+                "--namespace",
+                "gloo-system",
+                "--pod-name",
+                "bench",
+            ])
+            .args([
+                "--metrics-addr",
+                &format!("127.0.0.1:{metrics_port}"),
+                "--health-addr",
+                &format!("127.0.0.1:{health_port}"),
+            ])
+            .args(["--leader-elect", "false"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log)?)
+            .spawn()
+            .context("start the controller")?,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http_get(health_port, "/readyz").is_none_or(|r| !r.contains("200 OK")) {
+        if Instant::now() > deadline {
+            bail!(
+                "the controller did not become ready:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok((controller, metrics_port))
+}
+
+pub async fn create_namespace(client: &kube::Client, name: &str) -> anyhow::Result<()> {
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+pub fn metric_lines(port: u16, name: &str) -> Vec<(String, f64)> {
+    http_get(port, "/metrics")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| {
+            l.rsplit_once(' ')
+                .and_then(|(k, v)| v.parse().ok().map(|v| (k.to_owned(), v)))
+        })
+        .collect()
+}
+
+pub fn member_writes(port: u16) -> u64 {
+    metric_lines(port, "gatefed_member_writes_total")
+        .iter()
+        .map(|(_, v)| *v as u64)
+        .sum()
+}
+
+pub fn member_requests(port: u16) -> String {
+    let mut by_verb: std::collections::BTreeMap<String, u64> = Default::default();
+    for (k, v) in metric_lines(port, "gatefed_member_requests_total") {
+        let verb = k
+            .split("verb=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or("?")
+            .to_owned();
+        *by_verb.entry(verb).or_default() += v as u64;
+    }
+    by_verb
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// utime + stime of a process, seconds (clock ticks of 100 Hz, as on Linux).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
