@@ -122,10 +122,10 @@ pub struct FederatedSpec {
     /// Per-cluster changes to the template (a gatefed extension).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<PlacementOverride>,
-    /// What to do with an existing object we do not own in a destination (default FAIL).
+    /// What to do with an existing object we do not own in a destination (a gatefed extension; default FAIL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict_policy: Option<ConflictPolicy>,
-    /// What happens to the children on delete (default CASCADE).
+    /// What happens to the children on delete (a gatefed extension; default CASCADE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
 }
