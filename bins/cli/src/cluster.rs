@@ -110,7 +110,7 @@ pub async fn admin_client(admin: &AdminFlags) -> anyhow::Result<(kube::Client, S
     let config = load_config(admin.kubeconfig.as_deref(), admin.context.as_deref())
         .await
         .context("admin cluster")?;
-    let server = config.cluster_url.to_string();
+    let server = config.cluster_url.to_string().trim_end_matches('/').to_owned();
     Ok((kube::Client::try_from(config).context("admin cluster client")?, server))
 }
 

@@ -4,6 +4,7 @@ pub mod check;
 pub mod cluster;
 pub mod duration;
 pub mod get;
+pub mod install;
 pub mod output;
 
 use std::path::PathBuf;

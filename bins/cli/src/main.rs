@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use gatefedctl::{AdminFlags, check, cluster, get};
+use gatefedctl::{AdminFlags, check, cluster, get, install};
 
 /// gatefed's command line (glooctl's federation commands, same flags).
 #[derive(Parser)]
@@ -26,6 +26,8 @@ enum Command {
         #[command(subcommand)]
         command: cluster::ClusterCommand,
     },
+    /// Install gatefed's CRDs and the controller namespace on the admin cluster.
+    Install(install::InstallArgs),
     /// Check every Gloo instance, registered cluster and federated object; exit 1 on problems.
     Check(check::CheckArgs),
     /// Show federated objects and the state of each destination.
@@ -47,6 +49,7 @@ async fn main() {
         Command::Cluster { command } => cluster::run(&admin, command).await,
         Command::Get(args) => get::run(&admin, args).await,
         Command::Check(args) => check::run(&admin, args).await,
+        Command::Install(args) => install::run(&admin, args).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

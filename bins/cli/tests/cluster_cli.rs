@@ -7,8 +7,6 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use gatefed_testenv::TestEnv;
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ObjectMeta, PostParams};
 
 fn gatefedctl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gatefedctl"))
@@ -55,19 +53,20 @@ fn normalize(text: &str) -> String {
 async fn register_list_and_deregister_from_the_command_line() {
     let env = TestEnv::start(&["admin", "east", "west"]).await.expect("start");
     let admin = env.cluster("admin");
-    admin.install_gatefed_crds().await.unwrap();
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some("gloo-system".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    Api::<Namespace>::all(admin.client())
-        .create(&PostParams::default(), &ns)
-        .await
-        .unwrap();
     let admin_kc = admin.kubeconfig_path().to_str().unwrap().to_owned();
+    let out = ok(gatefedctl(&["--kubeconfig", &admin_kc, "install"]));
+    assert_eq!(
+        out,
+        format!(
+            "Installed 15 CRDs on {}\nCreated namespace gloo-system\n",
+            admin.server()
+        )
+    );
+    let again = ok(gatefedctl(&["--kubeconfig", &admin_kc, "install"]));
+    assert!(
+        again.ends_with("Namespace gloo-system exists\n"),
+        "install is idempotent: {again}"
+    );
     let kc = |c: &str| env.cluster(c).kubeconfig_path().to_str().unwrap().to_owned();
 
     let out = ok(gatefedctl(&[
