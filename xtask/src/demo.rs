@@ -10,10 +10,7 @@ use anyhow::{Context, bail};
 use gatefed_clients::registration::{self, RegisterOptions, Remote};
 use gatefed_model::federated::FederatedKind;
 use gatefed_testenv::{Options, TestEnv};
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, ObjectMeta, Patch, PatchParams, PostParams,
-};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 
 const NS: &str = "gloo-system";
 const MEMBERS: [(&str, &[(&str, &str)]); 2] = [
@@ -69,7 +66,7 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
     let admin = env.cluster("admin");
     println!("==> installing gatefed's CRDs on admin and Gloo's on the members");
     admin.install_gatefed_crds().await?;
-    create_namespace(&admin.client(), NS).await?;
+    gatefed_testenv::ensure_namespace(&admin.client(), NS).await?;
     for (name, _) in MEMBERS {
         env.cluster(name).install_gloo_crds().await?;
     }
@@ -158,24 +155,6 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await?;
     println!("stopping");
     Ok(())
-}
-
-async fn create_namespace(client: &kube::Client, name: &str) -> anyhow::Result<()> {
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    match Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 fn api_for(client: &kube::Client, kind: FederatedKind, ns: &str) -> Api<DynamicObject> {

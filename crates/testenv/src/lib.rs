@@ -25,6 +25,7 @@ pub mod crds;
 mod error;
 mod etcd;
 pub mod gobuild;
+mod helpers;
 pub mod kubeconfig;
 mod pki;
 pub mod process;
@@ -34,6 +35,7 @@ use std::time::Duration;
 
 pub use cluster::Cluster;
 pub use error::{Error, Result};
+pub use helpers::{ensure_namespace, eventually};
 pub use pki::Pki;
 
 use crate::apiserver::{ApiserverConfig, cluster_dir, etcd_prefix};

@@ -6,14 +6,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::StreamExt;
-use gatefed_clients::registration::{self, RegisterOptions, Remote};
 use gatefed_model::GlooInstance;
-use gatefed_testenv::TestEnv;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 
-use super::util::{build_release_controller, cpu_seconds, create_namespace, metric_lines, start_controller};
+use super::util::{build_release_controller, cpu_seconds, federation, metric_lines, register, start_controller};
 
 /// Benchmark size.
 #[derive(clap::Args)]
@@ -100,7 +98,7 @@ fn api_for(client: &kube::Client, obj: &Value) -> (Api<DynamicObject>, bool) {
 /// Creates the simulated Gloo install on a member, statuses included.
 async fn simulate_gloo(client: &kube::Client) -> anyhow::Result<()> {
     for ns in ["gloo-system", "apps", "unwatched"] {
-        create_namespace(client, ns).await?;
+        gatefed_testenv::ensure_namespace(client, ns).await?;
     }
     for obj in install()? {
         let (api, sub) = api_for(client, &obj);
@@ -143,32 +141,20 @@ fn histogram(port: u16, cluster: &str) -> (f64, f64) {
 }
 
 async fn one_run(binary: &Path, others: usize, events: usize) -> anyhow::Result<Figures> {
-    let mut names = vec!["admin".to_owned(), "target".to_owned()];
-    names.extend((0..others).map(|i| format!("other{i}")));
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    println!("run with {others} other clusters: starting {} clusters...", names.len());
-    let env = TestEnv::start(&refs).await?;
-    let admin = env.cluster("admin");
-    admin.install_gatefed_crds().await?;
-    create_namespace(&admin.client(), "gloo-system").await?;
-    for m in &names[1..] {
-        let c = env.cluster(m);
-        c.install_gloo_crds().await?;
-        simulate_gloo(&c.client()).await?;
-        let config = gatefed_clients::kubeconfig::load_config(Some(c.kubeconfig_path()), None).await?;
-        registration::register(
-            &admin.client(),
-            admin.server(),
-            &Remote::from_config(config)?,
-            &RegisterOptions::new(m.as_str()),
-        )
-        .await?;
+    let mut members = vec!["target".to_owned()];
+    members.extend((0..others).map(|i| format!("other{i}")));
+    println!("run with {others} other clusters");
+    let env = federation(&members).await?;
+    for m in &members {
+        simulate_gloo(&env.cluster(m).client()).await?;
+        register(&env, m).await?;
     }
+    let admin = env.cluster("admin");
     let (controller, port) =
         start_controller(binary, admin.kubeconfig_path(), &env.dir().join("controller.log")).await?;
     let instances: Api<GlooInstance> = Api::namespaced(admin.client(), "gloo-system");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while instances.list(&Default::default()).await?.items.len() < names.len() - 1 {
+    while instances.list(&Default::default()).await?.items.len() < members.len() {
         anyhow::ensure!(Instant::now() < deadline, "not every cluster got its GlooInstance");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

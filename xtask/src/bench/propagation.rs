@@ -10,15 +10,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
-use gatefed_clients::registration::{self, RegisterOptions, Remote};
-use gatefed_testenv::TestEnv;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::util::{
-    build_release_controller, cpu_seconds, create_namespace, member_requests, member_writes, peak_rss_kib,
+    build_release_controller, cpu_seconds, federation, member_requests, member_writes, peak_rss_kib, register,
     start_controller,
 };
 
@@ -69,27 +67,11 @@ fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
 
 async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
     let members: Vec<String> = (0..args.members).map(|i| format!("member{i}")).collect();
-    let mut names = vec!["admin".to_owned()];
-    names.extend(members.iter().cloned());
-    let names_ref: Vec<&str> = names.iter().map(String::as_str).collect();
-    println!("starting {} clusters...", names.len());
-    let env = TestEnv::start(&names_ref).await?;
-    let admin = env.cluster("admin");
-    admin.install_gatefed_crds().await?;
-    create_namespace(&admin.client(), NS).await?;
+    let env = federation(&members).await?;
     for m in &members {
-        let c = env.cluster(m);
-        c.install_gloo_crds().await?;
-        let config = gatefed_clients::kubeconfig::load_config(Some(c.kubeconfig_path()), None).await?;
-        registration::register(
-            &admin.client(),
-            admin.server(),
-            &Remote::from_config(config)?,
-            &RegisterOptions::new(m.as_str()),
-        )
-        .await?;
+        register(&env, m).await?;
     }
-
+    let admin = env.cluster("admin");
     let (controller, metrics_port) =
         start_controller(binary, admin.kubeconfig_path(), &env.dir().join("controller.log")).await?;
 

@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ObjectMeta, PostParams};
+use gatefed_clients::registration::{self, RegisterOptions, Remote};
+use gatefed_testenv::TestEnv;
 
 /// The release controller as its own process; killed on drop.
 pub struct Controller {
@@ -77,22 +77,34 @@ pub async fn start_controller(binary: &Path, admin_kubeconfig: &Path, log: &Path
     Ok((controller, metrics_port))
 }
 
-pub async fn create_namespace(client: &kube::Client, name: &str) -> anyhow::Result<()> {
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    match Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
-        Err(e) => Err(e.into()),
+/// Starts `admin` and the members, installs gatefed's CRDs and the namespace on admin and Gloo's CRDs
+/// on the members; registration is left to the caller (some benches prepare members first).
+pub async fn federation(members: &[String]) -> anyhow::Result<TestEnv> {
+    let mut names = vec!["admin"];
+    names.extend(members.iter().map(String::as_str));
+    println!("starting {} clusters...", names.len());
+    let env = TestEnv::start(&names).await?;
+    let admin = env.cluster("admin");
+    admin.install_gatefed_crds().await?;
+    gatefed_testenv::ensure_namespace(&admin.client(), "gloo-system").await?;
+    for m in members {
+        env.cluster(m).install_gloo_crds().await?;
     }
+    Ok(env)
+}
+
+/// Registers a member with the real registration code.
+pub async fn register(env: &TestEnv, member: &str) -> anyhow::Result<()> {
+    let admin = env.cluster("admin");
+    let config = gatefed_clients::kubeconfig::load_config(Some(env.cluster(member).kubeconfig_path()), None).await?;
+    registration::register(
+        &admin.client(),
+        admin.server(),
+        &Remote::from_config(config)?,
+        &RegisterOptions::new(member),
+    )
+    .await?;
+    Ok(())
 }
 
 pub fn free_port() -> anyhow::Result<u16> {

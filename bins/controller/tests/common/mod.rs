@@ -3,7 +3,6 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use gatefed_clients::registration::{self, RegisterOptions, Remote};
@@ -11,8 +10,7 @@ use gatefed_controller::{Config, Shared, metrics::ControllerMetrics};
 use gatefed_model::federated::{FederatedKind, FederatedStatus};
 use gatefed_model::placement_status::{PlacementState, PlacementStatus};
 use gatefed_testenv::TestEnv;
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -29,32 +27,12 @@ pub struct Running {
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out after {timeout:?} waiting for: {what}");
-}
+pub use gatefed_testenv::eventually;
 
 pub async fn create_namespace(client: &kube::Client, name: &str) {
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let _ = Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await;
+    gatefed_testenv::ensure_namespace(client, name)
+        .await
+        .expect("namespace");
 }
 
 impl Fed {

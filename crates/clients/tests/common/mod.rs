@@ -2,41 +2,16 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
-use std::future::Future;
-use std::time::{Duration, Instant};
-
 use gatefed_clients::registration::{self, RegisterOptions, Registration, Remote};
 use gatefed_testenv::{Cluster, TestEnv};
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ObjectMeta, PostParams};
 
-/// Polls `check` until it returns true or `timeout` passes.
-pub async fn eventually<F, Fut>(timeout: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out after {timeout:?} waiting for: {what}");
-}
+#[allow(unused_imports)]
+pub use gatefed_testenv::eventually;
 
 pub async fn create_namespace(client: &kube::Client, name: &str) {
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let _ = Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &ns)
-        .await;
+    gatefed_testenv::ensure_namespace(client, name)
+        .await
+        .expect("namespace");
 }
 
 /// admin + the named members; gatefed CRDs and `gloo-system` on admin.
