@@ -36,7 +36,7 @@ fn go_version() -> Result<String> {
     let out = Command::new("go").arg("version").output().map_err(|e| Error::Build {
         step: "find go".into(),
         detail: format!(
-            "`go version` failed ({e}). Install Go 1.25 or later (Debian: apt-get install golang-go, or https://go.dev/dl) \
+            "`go version` failed ({e}). Install Go 1.25 or later (https://go.dev/dl; `.ci/run` fetches one from the Go module proxy) \
              and put it on PATH, or set TEST_ASSET_KUBE_APISERVER and TEST_ASSET_ETCD to existing binaries"
         ),
     })?;
