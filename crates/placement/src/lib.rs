@@ -20,9 +20,9 @@ mod plan;
 mod tests;
 
 pub use content::{HASH_ANNOTATION, content_hash, is_subset};
-pub use desired::{DesiredChild, Destination, Invalid, desired_children};
+pub use desired::{DesiredChild, DesiredSet, Destination, Invalid, desired_children};
 pub use gatefed_model::selector::{SelectorError, matches};
 pub use inventory::{ClusterState, Inventory};
 pub use messages::*;
 pub use observe::{ClusterObservation, Observed, ObservedObject, Ownership};
-pub use plan::{Action, FederatedInput, Plan, plan};
+pub use plan::{Action, FederatedInput, Plan, plan, plan_desired};

@@ -8,7 +8,7 @@ use gatefed_model::{ConflictPolicy, DeletionPolicy, FederatedSpec};
 use serde_json::Value;
 
 use crate::content::is_subset;
-use crate::desired::desired_children;
+use crate::desired::{DesiredSet, Invalid, desired_children};
 use crate::inventory::Inventory;
 use crate::messages::*;
 use crate::observe::{ClusterObservation, Observed, Ownership};
@@ -132,8 +132,22 @@ pub fn plan(input: &FederatedInput, inventory: &Inventory, observed: &Observed) 
     if input.deleting {
         return plan_cleanup(input, inventory, observed);
     }
+    plan_desired(input, inventory, observed, desired_children(input, inventory))
+}
+
+/// [`plan`] for an object whose [`desired_children`] the caller has already computed (to look for
+/// objects in the way first), so the template is rendered once per reconcile.
+pub fn plan_desired(
+    input: &FederatedInput,
+    inventory: &Inventory,
+    observed: &Observed,
+    desired: Result<DesiredSet, Invalid>,
+) -> Plan {
+    if input.deleting {
+        return plan_cleanup(input, inventory, observed);
+    }
     let child_kind = input.kind.child().kind;
-    let desired = match desired_children(input, inventory) {
+    let desired = match desired {
         Ok(d) => d,
         Err(invalid) => {
             let status = PlacementStatus {

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use gatefed_model::FederatedResource;
 use gatefed_model::owner::{FINALIZER, claimed_owner, is_owned_by, owner_id};
-use gatefed_placement::{ClusterObservation, FederatedInput, Observed, Ownership, desired_children, plan};
+use gatefed_placement::{
+    ClusterObservation, DesiredSet, FederatedInput, Observed, Ownership, desired_children, plan_desired,
+};
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::controller::Action;
@@ -136,10 +138,11 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
             .clusters
             .insert(cluster.clone(), ctx.children.observe(cluster, kind, &owner));
     }
-    if !deleting {
-        look_for_objects_in_the_way(ctx, &input, &inventory, &owner, &mut observed).await;
+    let desired = desired_children(&input, &inventory);
+    if !deleting && let Ok(desired) = &desired {
+        look_for_objects_in_the_way(ctx, input.kind, desired, &inventory, &owner, &mut observed).await;
     }
-    let mut plan = plan(&input, &inventory, &observed);
+    let mut plan = plan_desired(&input, &inventory, &observed, desired);
     let wrote = execute(ctx, kind, &mut plan).await;
     if wrote {
         ctx.metrics
@@ -177,31 +180,29 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
 /// a request.
 async fn look_for_objects_in_the_way(
     ctx: &Ctx,
-    input: &FederatedInput<'_>,
+    kind: gatefed_model::federated::FederatedKind,
+    desired: &DesiredSet,
     inventory: &gatefed_placement::Inventory,
     owner: &str,
     observed: &mut Observed,
 ) {
-    let Ok(desired) = desired_children(input, inventory) else {
-        return;
-    };
-    let ar = child_resource(input.kind);
-    for ((cluster, ns), child) in desired.children {
-        if !inventory.clusters.get(&cluster).is_some_and(|c| c.ready) {
+    let ar = child_resource(kind);
+    for ((cluster, ns), child) in &desired.children {
+        if !inventory.clusters.get(cluster).is_some_and(|c| c.ready) {
             continue;
         }
-        let Some(ClusterObservation::Synced(objects)) = observed.clusters.get(&cluster) else {
+        let Some(ClusterObservation::Synced(objects)) = observed.clusters.get(cluster) else {
             continue;
         };
         let key = (ns.clone(), child.name.clone());
         if objects.contains_key(&key) {
             continue;
         }
-        let found = match ctx.children.cached(&cluster, input.kind, &ns, &child.name) {
+        let found = match ctx.children.cached(cluster, kind, ns, &child.name) {
             Some(obj) => Ok(Some((*obj).clone())),
-            None => match ctx.pool.client(&cluster) {
+            None => match ctx.pool.client(cluster) {
                 Some(client) => {
-                    let api: Api<DynamicObject> = Api::namespaced_with(client, &ns, &ar);
+                    let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &ar);
                     match tokio::time::timeout(Duration::from_secs(10), api.get_opt(&child.name)).await {
                         Ok(r) => r.map_err(|e| e.to_string()),
                         Err(_) => Err("timed out".to_owned()),
@@ -221,12 +222,14 @@ async fn look_for_objects_in_the_way(
                         owner: claimed_owner(labels, annotations),
                     }
                 };
-                if let Some(ClusterObservation::Synced(objects)) = observed.clusters.get_mut(&cluster) {
+                if let Some(ClusterObservation::Synced(objects)) = observed.clusters.get_mut(cluster) {
                     objects.insert(key, children::observed(&obj, ownership));
                 }
             }
             Err(cause) => {
-                observed.clusters.insert(cluster, ClusterObservation::Failed(cause));
+                observed
+                    .clusters
+                    .insert(cluster.clone(), ClusterObservation::Failed(cause));
             }
         }
     }
