@@ -219,21 +219,17 @@ pub fn render(r: &Report) -> String {
             format!("{n} {what}s")
         }
     };
-    out.push_str("Checking registered clusters... ");
-    if r.clusters.is_empty() {
-        out.push_str("OK\n");
-    } else {
-        out.push_str(&format!("{}!\n", count(r.clusters.len(), "problem")));
-        for f in &r.clusters {
-            out.push_str(&format!("  {}: {}\n", f.object, f.message));
+    for (title, findings) in [
+        ("registered clusters", &r.clusters),
+        ("federated objects", &r.federated),
+    ] {
+        out.push_str(&format!("Checking {title}... "));
+        if findings.is_empty() {
+            out.push_str("OK\n");
+            continue;
         }
-    }
-    out.push_str("Checking federated objects... ");
-    if r.federated.is_empty() {
-        out.push_str("OK\n");
-    } else {
-        out.push_str(&format!("{}!\n", count(r.federated.len(), "problem")));
-        for f in &r.federated {
+        out.push_str(&format!("{}!\n", count(findings.len(), "problem")));
+        for f in findings {
             out.push_str(&format!("  {}: {}\n", f.object, f.message));
         }
     }

@@ -4,6 +4,7 @@ use gatefed_model::common::ObjectRef;
 use gatefed_model::glooinstance::{Check, ResourceReport, Summary};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
 use crate::snapshot::{ClusterSnapshot, GlooKind};
@@ -95,14 +96,18 @@ fn gloo_summary(objects: &[Value], install: &str, watched: &[String]) -> Summary
     summary
 }
 
+fn meta_ref(meta: &ObjectMeta) -> ObjectRef {
+    ObjectRef {
+        name: meta.name.clone().unwrap_or_default(),
+        namespace: meta.namespace.clone().unwrap_or_default(),
+    }
+}
+
 fn deployments<'a>(items: impl Iterator<Item = &'a Deployment>) -> Summary {
     let mut summary = Summary::default();
     for d in items {
         summary.total += 1;
-        let reference = ObjectRef {
-            name: d.metadata.name.clone().unwrap_or_default(),
-            namespace: d.metadata.namespace.clone().unwrap_or_default(),
-        };
+        let reference = meta_ref(&d.metadata);
         for c in d
             .status
             .as_ref()
@@ -130,10 +135,7 @@ fn pods<'a>(items: impl Iterator<Item = &'a Pod>) -> Summary {
     let mut summary = Summary::default();
     for p in items {
         summary.total += 1;
-        let reference = ObjectRef {
-            name: p.metadata.name.clone().unwrap_or_default(),
-            namespace: p.metadata.namespace.clone().unwrap_or_default(),
-        };
+        let reference = meta_ref(&p.metadata);
         let status = p.status.clone().unwrap_or_default();
         let mut problems = Vec::new();
         for c in status.conditions.iter().flatten().filter(|c| c.status != "True") {
