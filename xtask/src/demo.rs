@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use gatefed_clients::registration::{self, RegisterOptions, Remote};
 use gatefed_model::federated::FederatedKind;
 use gatefed_testenv::{Options, TestEnv};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 
 const NS: &str = "gloo-system";
 const MEMBERS: [(&str, &[(&str, &str)]); 2] = [
@@ -158,9 +158,7 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
 }
 
 fn api_for(client: &kube::Client, kind: FederatedKind, ns: &str) -> Api<DynamicObject> {
-    let g = kind.gvk();
-    let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g.group, g.version, g.kind), g.plural);
-    Api::namespaced_with(client.clone(), ns, &ar)
+    Api::namespaced_with(client.clone(), ns, &kind.gvk().api_resource())
 }
 
 /// Server-side applies every federated object of the `.yaml` files in `dir`, as `kubectl apply` would.
@@ -207,9 +205,7 @@ async fn state(client: &kube::Client, kind: FederatedKind, name: &str) -> Option
 async fn print_member(name: &str, client: &kube::Client) -> anyhow::Result<()> {
     println!("Gloo objects on cluster {name}:");
     for kind in [FederatedKind::Upstream, FederatedKind::VirtualService] {
-        let c = kind.child();
-        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(c.group, c.version, c.kind), c.plural);
-        let list = Api::<DynamicObject>::all_with(client.clone(), &ar)
+        let list = Api::<DynamicObject>::all_with(client.clone(), &kind.child().api_resource())
             .list(&ListParams::default())
             .await?;
         for o in list.items {
@@ -228,7 +224,7 @@ async fn print_member(name: &str, client: &kube::Client) -> anyhow::Result<()> {
             };
             println!(
                 "  {:<15} {}/{:<22} owner {:<40} {spec}",
-                c.kind,
+                kind.child().kind,
                 o.metadata.namespace.unwrap_or_default(),
                 o.metadata.name.unwrap_or_default(),
                 owner

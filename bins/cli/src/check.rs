@@ -5,8 +5,8 @@
 use clap::Args;
 use gatefed_model::federated::{FederatedKind, FederatedStatus};
 use gatefed_model::glooinstance::Summary;
-use gatefed_model::{GlooInstanceSpec, KubernetesCluster};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use gatefed_model::{GlooInstance, GlooInstanceSpec, KubernetesCluster, MemberKind};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde::Serialize;
 
 use crate::output::Format;
@@ -99,8 +99,7 @@ pub async fn collect(client: &kube::Client, controller_ns: &str) -> anyhow::Resu
     let mut federated = Vec::new();
     for kind in FederatedKind::ALL {
         let g = kind.gvk();
-        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g.group, g.version, g.kind), g.plural);
-        let list = Api::<DynamicObject>::all_with(client.clone(), &ar)
+        let list = Api::<DynamicObject>::all_with(client.clone(), &g.api_resource())
             .list(&ListParams::default())
             .await?;
         for o in list.items {
@@ -139,11 +138,7 @@ pub async fn collect(client: &kube::Client, controller_ns: &str) -> anyhow::Resu
     }
 
     // Read unstructured, so fields newer than this CLI do not break it (as glooctl does).
-    let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("fed.solo.io", "v1", "GlooInstance"),
-        "glooinstances",
-    );
-    let list = Api::<DynamicObject>::all_with(client.clone(), &ar)
+    let list = Api::<DynamicObject>::all_with(client.clone(), &ApiResource::erase::<GlooInstance>(&()))
         .list(&ListParams::default())
         .await?;
     let mut instances = Vec::new();
@@ -155,7 +150,7 @@ pub async fn collect(client: &kube::Client, controller_ns: &str) -> anyhow::Resu
             .check
             .summaries()
             .into_iter()
-            .filter_map(|(type_name, summary)| summary.map(|s| type_check(type_name, s)))
+            .filter_map(|(kind, summary)| summary.map(|s| type_check(kind, s)))
             .collect();
         instances.push(InstanceCheck {
             name,
@@ -177,32 +172,13 @@ pub async fn collect(client: &kube::Client, controller_ns: &str) -> anyhow::Resu
     })
 }
 
-fn kind_of(type_name: &str) -> &'static str {
-    match type_name {
-        "deployments" => "Deployment",
-        "pods" => "Pod",
-        "services" => "Service",
-        "settings" => "Settings",
-        "upstreams" => "Upstream",
-        "upstream groups" => "UpstreamGroup",
-        "auth configs" => "AuthConfig",
-        "rate limit configs" => "RateLimitConfig",
-        "virtual services" => "VirtualService",
-        "route tables" => "RouteTable",
-        "gateways" => "Gateway",
-        "matchable http gateways" => "MatchableHttpGateway",
-        "matchable tcp gateways" => "MatchableTcpGateway",
-        _ => "Proxy",
-    }
-}
-
-fn type_check(type_name: &str, s: &Summary) -> TypeCheck {
+fn type_check(kind: MemberKind, s: &Summary) -> TypeCheck {
     let find = |r: &gatefed_model::glooinstance::ResourceReport| Finding {
-        object: format!("{} {}/{}", kind_of(type_name), r.reference.namespace, r.reference.name),
+        object: format!("{kind} {}/{}", r.reference.namespace, r.reference.name),
         message: r.message.clone(),
     };
     TypeCheck {
-        name: type_name.to_owned(),
+        name: kind.plural_words().to_owned(),
         total: s.total,
         errors: s.errors.iter().map(find).collect(),
         warnings: s.warnings.iter().map(find).collect(),

@@ -3,7 +3,7 @@
 use clap::Args;
 use gatefed_model::federated::{FederatedKind, FederatedStatus};
 use gatefed_model::placement_status::PlacementStatus;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use serde::Serialize;
 
 use crate::output::{Format, structured, table};
@@ -75,7 +75,7 @@ pub async fn run(admin: &crate::AdminFlags, args: GetArgs) -> anyhow::Result<()>
     let mut rows = Vec::new();
     for kind in kinds {
         let g = kind.gvk();
-        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g.group, g.version, g.kind), g.plural);
+        let ar = g.api_resource();
         let api: Api<DynamicObject> = match &args.namespace {
             Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
             None => Api::all_with(client.clone(), &ar),

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use gatefed_testenv::TestEnv;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 fn check(kubeconfig: &str, extra: &[&str]) -> (i32, String) {
@@ -21,12 +21,8 @@ fn check(kubeconfig: &str, extra: &[&str]) -> (i32, String) {
     )
 }
 
-fn api(client: &kube::Client, g: &str, v: &str, k: &str, plural: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(
-        client.clone(),
-        "gloo-system",
-        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g, v, k), plural),
-    )
+fn api<K: kube::Resource<DynamicType = ()>>(client: &kube::Client) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), "gloo-system", &ApiResource::erase::<K>(&()))
 }
 
 #[tokio::test]
@@ -59,31 +55,19 @@ async fn check_exits_1_on_problems_and_0_when_clean() {
     assert!(out.contains("No Gloo instances discovered yet."), "{out}");
 
     // A cluster no controller has probed, an instance with a rejected upstream, an unplaced object.
-    let clusters = api(
-        &client,
-        "multicluster.solo.io",
-        "v1alpha1",
-        "KubernetesCluster",
-        "kubernetesclusters",
-    );
+    let clusters = api::<gatefed_model::KubernetesCluster>(&client);
     apply(
         clusters.clone(),
         json!({"apiVersion": "multicluster.solo.io/v1alpha1", "kind": "KubernetesCluster",
         "metadata": {"name": "east", "namespace": "gloo-system"}, "spec": {"secretName": "east"}}),
     )
     .await;
-    let instances = api(&client, "fed.solo.io", "v1", "GlooInstance", "glooinstances");
+    let instances = api::<gatefed_model::GlooInstance>(&client);
     apply(instances.clone(), json!({"apiVersion": "fed.solo.io/v1", "kind": "GlooInstance", "metadata": {"name": "east-gloo-system", "namespace": "gloo-system"},
         "spec": {"cluster": "east", "controlPlane": {"namespace": "gloo-system", "version": "1.17.5"},
                  "check": {"upstreams": {"total": 2, "errors": [{"ref": {"name": "broken", "namespace": "apps"}, "message": "port 8080 is reserved"}]},
                            "pods": {"total": 3}}}})).await;
-    let fus = api(
-        &client,
-        "fed.gloo.solo.io",
-        "v1",
-        "FederatedUpstream",
-        "federatedupstreams",
-    );
+    let fus = api::<gatefed_model::federated::FederatedUpstream>(&client);
     apply(fus.clone(), json!({"apiVersion": "fed.gloo.solo.io/v1", "kind": "FederatedUpstream", "metadata": {"name": "echo", "namespace": "gloo-system"},
         "spec": {"placement": {"clusters": ["east"], "namespaces": ["gloo-system"]}, "template": {"metadata": {"name": "echo"}, "spec": {}}}})).await;
 

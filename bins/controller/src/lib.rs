@@ -1,14 +1,13 @@
-//! The gatefed controller as a library: [`run`] wires the cluster pool, the federation reconcilers,
-//! the admin HTTP servers and leader election. `main.rs` only parses flags and calls it; tests and
-//! benchmarks call it in-process.
+//! The gatefed controller as a library: [`run`] wires the cluster pool, the member runtime, the
+//! reconcilers of `gatefed-controllers`, the admin HTTP servers and leader election. `main.rs` only
+//! parses flags and calls it; tests and benchmarks call it in-process.
 
 mod args;
-pub mod discovery;
-pub mod federation;
 pub mod leader;
 pub mod logging;
-pub mod metrics;
 pub mod server;
+
+pub use gatefed_controllers::metrics;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,7 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use gatefed_clients::runtime::MemberRuntime;
 use gatefed_clients::{ClusterPool, PoolOptions};
+use gatefed_controllers::discovery::Discovery;
+use gatefed_controllers::federation::{Federation, Settings};
 use tracing::info;
 
 pub use args::{Args, LogFormat};
@@ -83,7 +85,7 @@ pub struct Shared {
     /// The controller metrics.
     pub metrics: metrics::ControllerMetrics,
     /// Discovery metrics.
-    pub discovery: discovery::DiscoveryMetrics,
+    pub discovery: metrics::DiscoveryMetrics,
     /// Ready once caches have synced (or as a standby replica).
     pub ready: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -93,7 +95,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let registry = prometheus::Registry::new();
     let shared = Shared {
         metrics: metrics::ControllerMetrics::new(&registry)?,
-        discovery: discovery::DiscoveryMetrics::new(&registry)?,
+        discovery: metrics::DiscoveryMetrics::new(&registry)?,
         registry,
         ready: Arc::new(tokio::sync::watch::channel(false).0),
     };
@@ -140,11 +142,26 @@ pub async fn run_with(
 
     let pool = ClusterPool::new(admin.clone(), config.pool.clone(), &shared.registry)?;
     let pool_task = pool.spawn();
-    let discovery = discovery::Discovery::new(admin.clone(), pool.clone(), &config.namespace, shared.discovery.clone());
+    // The one member runtime: every reconciler reads members through it.
+    let runtime = MemberRuntime::new(MemberRuntime::gatefed_watches(), &shared.registry)?;
+    let runtime_task = runtime.spawn_following(pool.clone());
+    let discovery = Discovery::new(
+        admin.clone(),
+        pool.clone(),
+        runtime.clone(),
+        &config.namespace,
+        shared.discovery.clone(),
+    );
     let discovery_task = tokio::spawn(discovery.run(stop_rx.clone()));
-    let federation = federation::Federation::new(admin, pool.clone(), &config, shared.metrics.clone());
-    let result = federation.run(stop_rx.clone(), shared.ready.clone()).await;
+    let settings = Settings {
+        namespace: config.namespace.clone(),
+        pod_name: config.pod_name.clone(),
+        resync: config.resync,
+    };
+    let federation = Federation::new(admin, pool.clone(), runtime, settings, shared.metrics.clone());
+    federation.run(stop_rx.clone(), shared.ready.clone()).await;
     discovery_task.abort();
+    runtime_task.abort();
     pool_task.abort();
     if let Some(lease) = lease {
         lease.release().await;
@@ -152,7 +169,7 @@ pub async fn run_with(
     shared.metrics.leader.set(0);
     servers.abort();
     info!("stopped");
-    result
+    Ok(())
 }
 
 /// Completes on SIGINT or SIGTERM.

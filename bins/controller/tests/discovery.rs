@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use gatefed_clients::registration::{self, DeregisterOptions};
 use gatefed_model::GlooInstance;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use gatefed_model::MemberKind;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Vec<Value> {
@@ -24,22 +25,9 @@ fn fixture(name: &str) -> Vec<Value> {
 
 /// (api resource, namespaced, status is a subresource)
 fn resource(kind: &str) -> (ApiResource, bool, bool) {
-    let (g, v, plural, namespaced, sub) = match kind {
-        "Node" => ("", "v1", "nodes", false, true),
-        "Pod" => ("", "v1", "pods", true, true),
-        "Service" => ("", "v1", "services", true, true),
-        "Deployment" => ("apps", "v1", "deployments", true, true),
-        "DaemonSet" => ("apps", "v1", "daemonsets", true, true),
-        "Settings" => ("gloo.solo.io", "v1", "settings", true, false),
-        "Upstream" => ("gloo.solo.io", "v1", "upstreams", true, false),
-        "VirtualService" => ("gateway.solo.io", "v1", "virtualservices", true, false),
-        other => panic!("no mapping for {other}"),
-    };
-    (
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g, v, kind), plural),
-        namespaced,
-        sub,
-    )
+    let k = MemberKind::lookup(kind).unwrap_or_else(|| panic!("no mapping for {kind}"));
+    // Gloo's CRDs have no status subresource; the Kubernetes kinds do.
+    (k.gvk().api_resource(), k.namespaced(), k.gloo().is_none())
 }
 
 fn api(client: &kube::Client, obj: &Value) -> (Api<DynamicObject>, bool) {

@@ -8,6 +8,9 @@
 //! [`ClusterEvent`]s as clusters join, change, leave, and turn ready or not. A malformed Secret or an
 //! unreachable cluster shows in that cluster's status and logs; it never panics or stalls the others.
 //!
+//! [`runtime`] is the member runtime: one watch per (cluster, kind) into indexed stores, shared by
+//! every controller.
+//!
 //! [`registration`] holds what `gatefedctl cluster register|deregister|list` does.
 //!
 //! Using the pool from another Rust tool:
@@ -37,6 +40,7 @@ pub mod kubeconfig;
 pub mod metrics;
 mod pool;
 pub mod registration;
+pub mod runtime;
 
 pub use error::{Error, Result};
 pub use pool::{ClusterEvent, ClusterInfo, ClusterPool, ClusterSource, Health, PoolOptions, registered};

@@ -11,11 +11,14 @@ use gatefed_model::KubernetesCluster;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 
 fn upstreams(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
-    let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("gloo.solo.io", "v1", "Upstream"), "upstreams");
-    Api::namespaced_with(client.clone(), ns, &ar)
+    Api::namespaced_with(
+        client.clone(),
+        ns,
+        &gatefed_model::GlooKind::Upstream.gvk().api_resource(),
+    )
 }
 
 fn upstream(name: &str) -> DynamicObject {

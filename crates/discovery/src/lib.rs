@@ -8,15 +8,14 @@
 //! Deployment is not named `gloo` (Gloo issue 9163), every zone is kept, and a Service that yields no
 //! ingress endpoint is reported in `check.services` rather than dropped.
 //!
-//! With the `watchers` feature, [`watch`] keeps a [`ClusterSnapshot`] of a live cluster and says when
-//! it changed; the controller recomputes that cluster only.
+//! The crate is pure: no Kubernetes client, no async runtime, no clock. The discovery controller
+//! (`gatefed-controllers`) builds snapshots from the shared member runtime and calls [`translate`].
 
 mod image;
 mod snapshot;
 mod translate;
-#[cfg(feature = "watchers")]
-pub mod watch;
 
+pub use gatefed_model::GlooKind;
 pub use image::Image;
-pub use snapshot::{ClusterSnapshot, GlooKind};
+pub use snapshot::{ClusterSnapshot, GlooResource};
 pub use translate::{Discovered, instance_name, translate};

@@ -2,57 +2,37 @@
 
 use std::collections::BTreeMap;
 
+use gatefed_model::GlooKind;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use serde_json::Value;
 
-/// The Gloo resource types whose statuses the check summaries count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs)]
-pub enum GlooKind {
-    Gateway,
-    MatchableHttpGateway,
-    MatchableTcpGateway,
-    VirtualService,
-    RouteTable,
-    Upstream,
-    UpstreamGroup,
-    Proxy,
-    AuthConfig,
-    RateLimitConfig,
-    Settings,
+/// What discovery needs of one Gloo resource: where it is, its status, and (for Settings) the
+/// namespaces its installation watches.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GlooResource {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Its `status`, as Gloo wrote it (read with [`gatefed_model::gloo::read_status`]).
+    pub status: Option<Value>,
+    /// `spec.watchNamespaces` (Settings only; empty otherwise).
+    pub watch_namespaces: Vec<String>,
 }
 
-impl GlooKind {
-    /// Every type, in a fixed order.
-    pub const ALL: [GlooKind; 11] = [
-        GlooKind::Gateway,
-        GlooKind::MatchableHttpGateway,
-        GlooKind::MatchableTcpGateway,
-        GlooKind::VirtualService,
-        GlooKind::RouteTable,
-        GlooKind::Upstream,
-        GlooKind::UpstreamGroup,
-        GlooKind::Proxy,
-        GlooKind::AuthConfig,
-        GlooKind::RateLimitConfig,
-        GlooKind::Settings,
-    ];
-
-    /// (group, version, kind, plural) of the type.
-    pub fn gvk(self) -> (&'static str, &'static str, &'static str, &'static str) {
-        match self {
-            GlooKind::Gateway => ("gateway.solo.io", "v1", "Gateway", "gateways"),
-            GlooKind::MatchableHttpGateway => ("gateway.solo.io", "v1", "MatchableHttpGateway", "httpgateways"),
-            GlooKind::MatchableTcpGateway => ("gateway.solo.io", "v1", "MatchableTcpGateway", "tcpgateways"),
-            GlooKind::VirtualService => ("gateway.solo.io", "v1", "VirtualService", "virtualservices"),
-            GlooKind::RouteTable => ("gateway.solo.io", "v1", "RouteTable", "routetables"),
-            GlooKind::Upstream => ("gloo.solo.io", "v1", "Upstream", "upstreams"),
-            GlooKind::UpstreamGroup => ("gloo.solo.io", "v1", "UpstreamGroup", "upstreamgroups"),
-            GlooKind::Proxy => ("gloo.solo.io", "v1", "Proxy", "proxies"),
-            GlooKind::AuthConfig => ("enterprise.gloo.solo.io", "v1", "AuthConfig", "authconfigs"),
-            GlooKind::RateLimitConfig => ("ratelimit.solo.io", "v1alpha1", "RateLimitConfig", "ratelimitconfigs"),
-            GlooKind::Settings => ("gloo.solo.io", "v1", "Settings", "settings"),
+impl GlooResource {
+    /// The parts discovery reads of a whole object (`metadata`, `spec`, `status`).
+    pub fn from_value(object: &Value) -> Self {
+        let meta = &object["metadata"];
+        Self {
+            namespace: meta["namespace"].as_str().unwrap_or_default().to_owned(),
+            name: meta["name"].as_str().unwrap_or_default().to_owned(),
+            status: object.get("status").cloned(),
+            watch_namespaces: object["spec"]["watchNamespaces"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -72,6 +52,6 @@ pub struct ClusterSnapshot {
     pub nodes: Vec<Node>,
     /// Services (ingress endpoints).
     pub services: Vec<Service>,
-    /// Gloo resources as JSON (metadata and status are read), by type; Settings included.
-    pub gloo: BTreeMap<GlooKind, Vec<Value>>,
+    /// Gloo resources by kind; Settings included.
+    pub gloo: BTreeMap<GlooKind, Vec<GlooResource>>,
 }

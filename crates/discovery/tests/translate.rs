@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use gatefed_discovery::{ClusterSnapshot, GlooKind, translate};
+use gatefed_discovery::{ClusterSnapshot, GlooKind, GlooResource, translate};
 use serde_json::{Value, json};
 
 fn docs(name: &str) -> Vec<Value> {
@@ -33,9 +33,9 @@ fn snapshot(cluster: &str, objects: &[Value]) -> ClusterSnapshot {
             kind => {
                 let gloo = GlooKind::ALL
                     .into_iter()
-                    .find(|k| k.gvk().2 == kind)
+                    .find(|k| k.kind() == kind)
                     .unwrap_or_else(|| panic!("unknown kind {kind}"));
-                s.gloo.entry(gloo).or_default().push(o.clone());
+                s.gloo.entry(gloo).or_default().push(GlooResource::from_value(o));
             }
         }
     }

@@ -5,6 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::common::ObjectRef;
+use crate::gloo::GlooKind;
+use crate::member::MemberKind;
 
 /// One discovered Gloo installation on a registered cluster (read-only for users).
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -220,23 +222,25 @@ pub struct Check {
 }
 
 impl Check {
-    /// Every summary with its name as `gatefedctl check` prints it, in a fixed order.
-    pub fn summaries(&self) -> Vec<(&'static str, Option<&Summary>)> {
+    /// Every summary with the kind it counts, in the order `gatefedctl check` prints them
+    /// ([`MemberKind::plural_words`] names each).
+    pub fn summaries(&self) -> Vec<(MemberKind, Option<&Summary>)> {
+        use GlooKind as G;
         vec![
-            ("deployments", self.deployments.as_ref()),
-            ("pods", self.pods.as_ref()),
-            ("services", self.services.as_ref()),
-            ("settings", self.settings.as_ref()),
-            ("upstreams", self.upstreams.as_ref()),
-            ("upstream groups", self.upstream_groups.as_ref()),
-            ("auth configs", self.auth_configs.as_ref()),
-            ("rate limit configs", self.rate_limit_configs.as_ref()),
-            ("virtual services", self.virtual_services.as_ref()),
-            ("route tables", self.route_tables.as_ref()),
-            ("gateways", self.gateways.as_ref()),
-            ("matchable http gateways", self.matchable_http_gateways.as_ref()),
-            ("matchable tcp gateways", self.matchable_tcp_gateways.as_ref()),
-            ("proxies", self.proxies.as_ref()),
+            (MemberKind::Deployment, self.deployments.as_ref()),
+            (MemberKind::Pod, self.pods.as_ref()),
+            (MemberKind::Service, self.services.as_ref()),
+            (G::Settings.into(), self.settings.as_ref()),
+            (G::Upstream.into(), self.upstreams.as_ref()),
+            (G::UpstreamGroup.into(), self.upstream_groups.as_ref()),
+            (G::AuthConfig.into(), self.auth_configs.as_ref()),
+            (G::RateLimitConfig.into(), self.rate_limit_configs.as_ref()),
+            (G::VirtualService.into(), self.virtual_services.as_ref()),
+            (G::RouteTable.into(), self.route_tables.as_ref()),
+            (G::Gateway.into(), self.gateways.as_ref()),
+            (G::MatchableHttpGateway.into(), self.matchable_http_gateways.as_ref()),
+            (G::MatchableTcpGateway.into(), self.matchable_tcp_gateways.as_ref()),
+            (G::Proxy.into(), self.proxies.as_ref()),
         ]
     }
 }

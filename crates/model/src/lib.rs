@@ -14,7 +14,10 @@ pub mod common;
 pub mod crds;
 pub mod failover;
 pub mod federated;
+pub mod gloo;
 pub mod glooinstance;
+pub mod gvk;
+pub mod member;
 pub mod owner;
 pub mod placement_status;
 pub mod rbac;
@@ -26,8 +29,11 @@ pub use common::{ClusterObjectRef, Int64String, ObjectRef, Placement, TypedObjec
 pub use failover::{FailoverScheme, FailoverSchemeSpec, FailoverSchemeStatus};
 pub use federated::{
     ConflictPolicy, DeletionPolicy, FederatedKind, FederatedResource, FederatedSpec, FederatedStatus,
-    FederatedTemplate, GvkInfo, PlacementOverride, TemplateMetadata,
+    FederatedTemplate, PlacementOverride, TemplateMetadata,
 };
+pub use gloo::GlooKind;
 pub use glooinstance::{GlooInstance, GlooInstanceSpec};
+pub use gvk::GvkInfo;
+pub use member::MemberKind;
 pub use placement_status::{DestinationStatus, PlacementState, PlacementStatus};
 pub use rbac::{MultiClusterRole, MultiClusterRoleBinding};

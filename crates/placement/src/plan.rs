@@ -43,6 +43,9 @@ pub enum Action {
         manifest: Value,
         /// It takes over an object another owner held (conflict policy ADOPT).
         adopt: bool,
+        /// Nothing was observed at the destination: the write must create, not take over, so an
+        /// object someone else created meanwhile makes it fail instead of being overwritten.
+        fresh: bool,
     },
     /// Delete one of our children.
     Delete {
@@ -207,23 +210,24 @@ pub fn plan_desired(
                 continue;
             }
         };
-        let apply = |adopt| Action::Apply {
+        let apply = |adopt, fresh| Action::Apply {
             cluster: cluster.clone(),
             namespace: ns.clone(),
             name: child.name.clone(),
             manifest: child.manifest.clone(),
             adopt,
+            fresh,
         };
         let mut placed = dest(PlacementState::Placed, None);
         match objects.get(&(ns.clone(), child.name.clone())) {
-            None => actions.push(apply(false)),
+            None => actions.push(apply(false, true)),
             Some(obj) => match &obj.ownership {
                 Ownership::Ours => {
                     placed.gloo_status = obj.gloo_status.clone();
                     let in_sync =
                         obj.hash.as_deref() == Some(child.hash.as_str()) && is_subset(&child.want, &obj.content);
                     if !in_sync {
-                        actions.push(apply(false));
+                        actions.push(apply(false, false));
                     }
                 }
                 Ownership::Foreign { owner } if !adopt => {
@@ -231,7 +235,7 @@ pub fn plan_desired(
                     status.set_destination(cluster, ns, dest(PlacementState::Failed, Some(message)));
                     continue;
                 }
-                Ownership::Foreign { .. } => actions.push(apply(true)),
+                Ownership::Foreign { .. } => actions.push(apply(true, false)),
             },
         }
         status.set_destination(cluster, ns, placed);

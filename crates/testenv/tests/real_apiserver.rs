@@ -11,7 +11,7 @@ use gatefed_testenv::{TestEnv, crds, process};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -94,10 +94,7 @@ async fn every_crd_is_established_and_reference_manifests_are_accepted() {
 
     // A Gloo Fed manifest in snake_case keeps its keys: the CRD preserves what it does not know.
     let snake = fixture("failoverscheme-snake-case.yaml");
-    let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("fed.solo.io", "v1", "FailoverScheme"),
-        "failoverschemes",
-    );
+    let ar = ApiResource::erase::<gatefed_model::FailoverScheme>(&());
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "gloo-system", &ar);
     let mut obj: DynamicObject = serde_json::from_value(snake).expect("dynamic");
     obj.metadata.name = Some("snake".into());
@@ -117,7 +114,7 @@ async fn the_real_gloo_schema_rejects_a_malformed_upstream() {
     cluster.install_gloo_crds().await.expect("install Gloo CRDs");
     let client = cluster.client();
     create_namespace(&client, "gloo-system").await;
-    let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("gloo.solo.io", "v1", "Upstream"), "upstreams");
+    let ar = gatefed_model::GlooKind::Upstream.gvk().api_resource();
     let api: Api<DynamicObject> = Api::namespaced_with(client, "gloo-system", &ar);
     let good: DynamicObject = serde_json::from_value(serde_json::json!({
         "apiVersion": "gloo.solo.io/v1", "kind": "Upstream", "metadata": {"name": "good"},

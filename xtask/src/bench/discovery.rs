@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::StreamExt;
-use gatefed_model::GlooInstance;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use gatefed_model::{GlooInstance, MemberKind};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 
@@ -74,20 +74,9 @@ fn install() -> anyhow::Result<Vec<Value>> {
 
 fn api_for(client: &kube::Client, obj: &Value) -> (Api<DynamicObject>, bool) {
     let kind = obj["kind"].as_str().unwrap_or_default();
-    let (g, plural, sub) = match kind {
-        "Node" => ("", "nodes", true),
-        "Pod" => ("", "pods", true),
-        "Service" => ("", "services", true),
-        "Deployment" => ("apps", "deployments", true),
-        "DaemonSet" => ("apps", "daemonsets", true),
-        "VirtualService" => ("gateway.solo.io", "virtualservices", false),
-        _ => (
-            "gloo.solo.io",
-            if kind == "Settings" { "settings" } else { "upstreams" },
-            false,
-        ),
-    };
-    let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g, "v1", kind), plural);
+    let k = MemberKind::lookup(kind).unwrap_or(MemberKind::Gloo(gatefed_model::GlooKind::Upstream));
+    // Gloo's CRDs have no status subresource; the Kubernetes kinds do.
+    let (ar, sub) = (k.gvk().api_resource(), k.gloo().is_none());
     let api = match obj["metadata"]["namespace"].as_str() {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
         None => Api::all_with(client.clone(), &ar),

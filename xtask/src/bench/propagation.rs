@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
+use gatefed_model::{FederatedKind, GlooKind};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -46,14 +47,11 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
 const NS: &str = "gloo-system";
 
 fn upstreams() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("gloo.solo.io", "v1", "Upstream"), "upstreams")
+    GlooKind::Upstream.gvk().api_resource()
 }
 
 fn federated_upstreams() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("fed.gloo.solo.io", "v1", "FederatedUpstream"),
-        "federatedupstreams",
-    )
+    FederatedKind::Upstream.gvk().api_resource()
 }
 
 fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {

@@ -10,7 +10,7 @@ use gatefed_controller::{Config, Shared, metrics::ControllerMetrics};
 use gatefed_model::federated::{FederatedKind, FederatedStatus};
 use gatefed_model::placement_status::{PlacementState, PlacementStatus};
 use gatefed_testenv::TestEnv;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -27,6 +27,7 @@ pub struct Running {
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+#[allow(unused_imports)]
 pub use gatefed_testenv::eventually;
 
 pub async fn create_namespace(client: &kube::Client, name: &str) {
@@ -86,7 +87,7 @@ impl Fed {
         let registry = prometheus::Registry::new();
         let shared = Shared {
             metrics: ControllerMetrics::new(&registry).unwrap(),
-            discovery: gatefed_controller::discovery::DiscoveryMetrics::new(&registry).unwrap(),
+            discovery: gatefed_controller::metrics::DiscoveryMetrics::new(&registry).unwrap(),
             registry,
             ready: std::sync::Arc::new(watch::channel(false).0),
         };
@@ -128,16 +129,12 @@ impl Fed {
 
     /// The federated kind's API on the admin cluster.
     pub fn fed_api(&self, kind: FederatedKind) -> Api<DynamicObject> {
-        let g = kind.gvk();
-        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(g.group, g.version, g.kind), g.plural);
-        Api::namespaced_with(self.admin(), NS, &ar)
+        Api::namespaced_with(self.admin(), NS, &kind.gvk().api_resource())
     }
 
     /// The child kind's API on a member.
     pub fn child_api(&self, member: &str, kind: FederatedKind, ns: &str) -> Api<DynamicObject> {
-        let c = kind.child();
-        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(c.group, c.version, c.kind), c.plural);
-        Api::namespaced_with(self.member(member), ns, &ar)
+        Api::namespaced_with(self.member(member), ns, &kind.child().api_resource())
     }
 
     /// Creates or replaces a federated object from its JSON (server-side apply as a user would).

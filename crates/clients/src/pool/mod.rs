@@ -59,8 +59,10 @@ impl Default for PoolOptions {
 pub enum ClusterEvent {
     /// A cluster was registered.
     Added(String),
-    /// Its credentials or labels changed (the client was rebuilt if the kubeconfig changed).
-    Changed(String),
+    /// Its kubeconfig changed: its client was rebuilt (watches through the old one must restart).
+    CredentialsChanged(String),
+    /// Its KubernetesCluster labels changed (selectors may now match differently).
+    LabelsChanged(String),
     /// It was deregistered.
     Removed(String),
     /// Its probe succeeded after failing (or for the first time).
@@ -73,7 +75,12 @@ impl ClusterEvent {
     /// The cluster the event is about.
     pub fn cluster(&self) -> &str {
         match self {
-            Self::Added(c) | Self::Changed(c) | Self::Removed(c) | Self::Ready(c) | Self::NotReady(c) => c,
+            Self::Added(c)
+            | Self::CredentialsChanged(c)
+            | Self::LabelsChanged(c)
+            | Self::Removed(c)
+            | Self::Ready(c)
+            | Self::NotReady(c) => c,
         }
     }
 }
@@ -92,6 +99,8 @@ pub struct ClusterInfo {
 struct Entry {
     source: ClusterSource,
     client: Option<Client>,
+    /// Bumped each time the client is rebuilt, so users can tell a new client from the old one.
+    generation: u64,
     health: Health,
     status_written: Option<(Health, Instant)>,
 }
@@ -149,6 +158,12 @@ impl ClusterPool {
     /// The client of a cluster, if it is registered with a usable kubeconfig (ready or not).
     pub fn client(&self, cluster: &str) -> Option<Client> {
         self.inner.entries.get(cluster).and_then(|e| e.client.clone())
+    }
+
+    /// The client of a cluster with its generation, which changes whenever the client is rebuilt.
+    pub fn connection(&self, cluster: &str) -> Option<(Client, u64)> {
+        let entry = self.inner.entries.get(cluster)?;
+        entry.client.clone().map(|c| (c, entry.generation))
     }
 
     /// Every registered cluster, sorted by name.
@@ -236,14 +251,21 @@ impl ClusterPool {
                 continue;
             }
             let credentials_changed = previous.as_ref().is_none_or(|p| p.kubeconfig != source.kubeconfig);
+            let labels_changed = previous.as_ref().is_some_and(|p| p.labels != source.labels);
             if credentials_changed {
                 let (client, health) = self.connect(&source).await;
-                let status_written = self.inner.entries.get(&name).and_then(|e| e.status_written.clone());
+                let (status_written, generation) = self
+                    .inner
+                    .entries
+                    .get(&name)
+                    .map(|e| (e.status_written.clone(), e.generation + 1))
+                    .unwrap_or((None, 1));
                 self.inner.entries.insert(
                     name.clone(),
                     Entry {
                         source,
                         client,
+                        generation,
                         health,
                         status_written,
                     },
@@ -252,11 +274,17 @@ impl ClusterPool {
             } else if let Some(mut entry) = self.inner.entries.get_mut(&name) {
                 entry.source = source;
             }
-            self.emit(if previous.is_some() {
-                ClusterEvent::Changed(name)
-            } else {
-                ClusterEvent::Added(name)
-            });
+            match (previous.is_some(), credentials_changed, labels_changed) {
+                (false, _, _) => self.emit(ClusterEvent::Added(name)),
+                (true, creds, labels) => {
+                    if creds {
+                        self.emit(ClusterEvent::CredentialsChanged(name.clone()));
+                    }
+                    if labels {
+                        self.emit(ClusterEvent::LabelsChanged(name));
+                    }
+                }
+            }
         }
     }
 

@@ -1,13 +1,14 @@
 //! Check summaries: Gloo resource statuses, and Deployment and Pod health.
 
+use gatefed_model::GlooKind;
 use gatefed_model::common::ObjectRef;
+use gatefed_model::gloo::{GlooState, read_status};
 use gatefed_model::glooinstance::{Check, ResourceReport, Summary};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde_json::Value;
 
-use crate::snapshot::{ClusterSnapshot, GlooKind};
+use crate::snapshot::{ClusterSnapshot, GlooResource};
 
 /// Every summary of one installation.
 pub fn summaries(snapshot: &ClusterSnapshot, install: &str, watched: &[String], services: Summary) -> Check {
@@ -47,49 +48,28 @@ pub fn summaries(snapshot: &ClusterSnapshot, install: &str, watched: &[String], 
     }
 }
 
-fn reference(meta: &Value) -> ObjectRef {
-    ObjectRef {
-        name: meta["name"].as_str().unwrap_or_default().to_owned(),
-        namespace: meta["namespace"].as_str().unwrap_or_default().to_owned(),
-    }
-}
-
-/// Resources in the watched namespaces: Rejected ones are errors, Warning ones warnings.
-fn gloo_summary(objects: &[Value], install: &str, watched: &[String]) -> Summary {
+/// Resources in the watched namespaces: Rejected ones are errors, Warning ones warnings. The status
+/// read is the one this installation reported (see `read_status` for several installations).
+fn gloo_summary(objects: &[GlooResource], install: &str, watched: &[String]) -> Summary {
     let mut summary = Summary::default();
     for o in objects {
-        let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
-        if !watched.is_empty() && !watched.iter().any(|w| w == ns) {
+        if !watched.is_empty() && !watched.contains(&o.namespace) {
             continue;
         }
         summary.total += 1;
-        let status = &o["status"];
-        // The status this installation reported, else whatever one is there, else the flat form.
-        let entry = status["statuses"]
-            .get(install)
-            .or_else(|| status["statuses"].as_object().and_then(|m| m.values().next()))
-            .unwrap_or(status);
-        let state = match &entry["state"] {
-            Value::String(s) => s.to_ascii_lowercase(),
-            Value::Number(n) => match n.as_u64() {
-                Some(2) => "rejected".into(),
-                Some(3) => "warning".into(),
-                _ => String::new(),
-            },
-            _ => String::new(),
+        let Some(status) = read_status(o.status.as_ref(), Some(install)) else {
+            continue;
         };
-        let reason = entry["reason"]
-            .as_str()
-            .or_else(|| entry["message"].as_str())
-            .unwrap_or_default()
-            .to_owned();
         let report = ResourceReport {
-            reference: reference(&o["metadata"]),
-            message: reason,
+            reference: ObjectRef {
+                name: o.name.clone(),
+                namespace: o.namespace.clone(),
+            },
+            message: status.reason.unwrap_or_default(),
         };
-        match state.as_str() {
-            "rejected" => summary.errors.push(report),
-            "warning" => summary.warnings.push(report),
+        match status.state {
+            GlooState::Rejected => summary.errors.push(report),
+            GlooState::Warning => summary.warnings.push(report),
             _ => {}
         }
     }

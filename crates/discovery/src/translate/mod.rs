@@ -10,7 +10,9 @@ use gatefed_model::GlooInstanceSpec;
 use gatefed_model::common::ObjectRef;
 use gatefed_model::glooinstance::{Admin, ControlPlane, Proxy};
 
-use crate::snapshot::{ClusterSnapshot, GlooKind};
+use gatefed_model::GlooKind;
+
+use crate::snapshot::{ClusterSnapshot, GlooResource};
 
 /// One discovered installation.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,19 +75,15 @@ pub fn translate(snapshot: &ClusterSnapshot) -> Vec<Discovered> {
 
 /// `spec.watchNamespaces` of the first Settings in the control plane's namespace (empty: all).
 fn watched_namespaces(snapshot: &ClusterSnapshot, namespace: &str) -> Vec<String> {
-    let mut settings: Vec<&serde_json::Value> = snapshot
+    let mut settings: Vec<&GlooResource> = snapshot
         .gloo
         .get(&GlooKind::Settings)
         .into_iter()
         .flatten()
-        .filter(|s| s["metadata"]["namespace"].as_str() == Some(namespace))
+        .filter(|s| s.namespace == namespace)
         .collect();
-    settings.sort_by_key(|s| s["metadata"]["name"].as_str().unwrap_or_default().to_owned());
-    settings
-        .first()
-        .and_then(|s| s["spec"]["watchNamespaces"].as_array())
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
+    settings.sort_by(|a, b| a.name.cmp(&b.name));
+    settings.first().map(|s| s.watch_namespaces.clone()).unwrap_or_default()
 }
 
 /// Gloo Fed's rule: the install namespace if watched, else `gloo-system` if watched, else the first

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{FederatedResource, FederatedSpec, FederatedStatus, GvkInfo};
+use crate::gloo::GlooKind;
 
 /// One of the ten federated kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,11 +27,11 @@ macro_rules! federated_kinds {
     ($(
         $variant:ident => $root:ident / $spec:ident {
             kind: $kind:tt, group: $group:tt, version: $version:tt, plural: $plural:tt, short: $short:tt, doc: $crd_doc:tt,
-            child: ($cgroup:literal, $cversion:literal, $ckind:literal, $cplural:literal),
+            child: $child:ident,
         }
     )*) => {
         $(
-            #[doc = concat!("Spec of a ", $kind, ": a Gloo ", $ckind, " template placed on many clusters.")]
+            #[doc = concat!("Spec of a ", $kind, ": a Gloo ", stringify!($child), " template placed on many clusters.")]
             #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
             #[kube(
                 group = $group,
@@ -86,10 +87,10 @@ macro_rules! federated_kinds {
                 }
             }
 
-            /// Group, version, kind and plural of the Gloo object it writes to member clusters.
-            pub fn child(self) -> GvkInfo {
+            /// The Gloo kind it writes to member clusters.
+            pub fn child_kind(self) -> GlooKind {
                 match self {
-                    $(FederatedKind::$variant => GvkInfo { group: $cgroup, version: $cversion, kind: $ckind, plural: $cplural },)*
+                    $(FederatedKind::$variant => GlooKind::$child,)*
                 }
             }
         }
@@ -99,47 +100,57 @@ macro_rules! federated_kinds {
 federated_kinds! {
     Upstream => FederatedUpstream / FederatedUpstreamSpec {
         kind: "FederatedUpstream", group: "fed.gloo.solo.io", version: "v1", plural: "federatedupstreams", short: "fus", doc: "A Gloo Upstream federated to many clusters.",
-        child: ("gloo.solo.io", "v1", "Upstream", "upstreams"),
+        child: Upstream,
     }
     UpstreamGroup => FederatedUpstreamGroup / FederatedUpstreamGroupSpec {
         kind: "FederatedUpstreamGroup", group: "fed.gloo.solo.io", version: "v1", plural: "federatedupstreamgroups", short: "fug", doc: "A Gloo UpstreamGroup federated to many clusters.",
-        child: ("gloo.solo.io", "v1", "UpstreamGroup", "upstreamgroups"),
+        child: UpstreamGroup,
     }
     Settings => FederatedSettings / FederatedSettingsSpec {
         kind: "FederatedSettings", group: "fed.gloo.solo.io", version: "v1", plural: "federatedsettings", short: "fst", doc: "A Gloo Settings federated to many clusters.",
-        child: ("gloo.solo.io", "v1", "Settings", "settings"),
+        child: Settings,
     }
     Gateway => FederatedGateway / FederatedGatewaySpec {
         kind: "FederatedGateway", group: "fed.gateway.solo.io", version: "v1", plural: "federatedgateways", short: "fgw", doc: "A Gloo Gateway federated to many clusters.",
-        child: ("gateway.solo.io", "v1", "Gateway", "gateways"),
+        child: Gateway,
     }
     MatchableHttpGateway => FederatedMatchableHttpGateway / FederatedMatchableHttpGatewaySpec {
         kind: "FederatedMatchableHttpGateway", group: "fed.gateway.solo.io", version: "v1", plural: "federatedmatchablehttpgateways", short: "fhgw", doc: "A Gloo MatchableHttpGateway federated to many clusters.",
-        child: ("gateway.solo.io", "v1", "MatchableHttpGateway", "httpgateways"),
+        child: MatchableHttpGateway,
     }
     MatchableTcpGateway => FederatedMatchableTcpGateway / FederatedMatchableTcpGatewaySpec {
         kind: "FederatedMatchableTcpGateway", group: "fed.gateway.solo.io", version: "v1", plural: "federatedmatchabletcpgateways", short: "ftgw", doc: "A Gloo MatchableTcpGateway federated to many clusters.",
-        child: ("gateway.solo.io", "v1", "MatchableTcpGateway", "tcpgateways"),
+        child: MatchableTcpGateway,
     }
     VirtualService => FederatedVirtualService / FederatedVirtualServiceSpec {
         kind: "FederatedVirtualService", group: "fed.gateway.solo.io", version: "v1", plural: "federatedvirtualservices", short: "fvs", doc: "A Gloo VirtualService federated to many clusters.",
-        child: ("gateway.solo.io", "v1", "VirtualService", "virtualservices"),
+        child: VirtualService,
     }
     RouteTable => FederatedRouteTable / FederatedRouteTableSpec {
         kind: "FederatedRouteTable", group: "fed.gateway.solo.io", version: "v1", plural: "federatedroutetables", short: "frt", doc: "A Gloo RouteTable federated to many clusters.",
-        child: ("gateway.solo.io", "v1", "RouteTable", "routetables"),
+        child: RouteTable,
     }
     AuthConfig => FederatedAuthConfig / FederatedAuthConfigSpec {
         kind: "FederatedAuthConfig", group: "fed.enterprise.gloo.solo.io", version: "v1", plural: "federatedauthconfigs", short: "fac", doc: "A Gloo AuthConfig federated to many clusters.",
-        child: ("enterprise.gloo.solo.io", "v1", "AuthConfig", "authconfigs"),
+        child: AuthConfig,
     }
     RateLimitConfig => FederatedRateLimitConfig / FederatedRateLimitConfigSpec {
         kind: "FederatedRateLimitConfig", group: "fed.ratelimit.solo.io", version: "v1alpha1", plural: "federatedratelimitconfigs", short: "frlc", doc: "A Gloo RateLimitConfig federated to many clusters.",
-        child: ("ratelimit.solo.io", "v1alpha1", "RateLimitConfig", "ratelimitconfigs"),
+        child: RateLimitConfig,
     }
 }
 
 impl FederatedKind {
+    /// Group, version, kind and plural of the Gloo object it writes to member clusters.
+    pub fn child(self) -> GvkInfo {
+        self.child_kind().gvk()
+    }
+
+    /// The federated kind that writes a Gloo kind, if any (`Proxy` has none).
+    pub fn writing(child: GlooKind) -> Option<FederatedKind> {
+        Self::ALL.into_iter().find(|k| k.child_kind() == child)
+    }
+
     /// Finds a federated kind by its kind name (`FederatedUpstream`), plural, or short name.
     pub fn lookup(name: &str) -> Option<FederatedKind> {
         let name = name.to_ascii_lowercase();

@@ -7,6 +7,8 @@ mod spec;
 pub use kinds::*;
 pub use spec::*;
 
+pub use crate::gvk::GvkInfo;
+
 use std::collections::BTreeMap;
 
 use kube::core::NamespaceResourceScope;
@@ -25,26 +27,6 @@ pub struct FederatedStatus {
     /// Placement status keyed by the namespace of the controller that wrote it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub namespaced_placement_statuses: BTreeMap<String, PlacementStatus>,
-}
-
-/// Group, version, kind and plural of one API type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct GvkInfo {
-    /// API group.
-    pub group: &'static str,
-    /// API version.
-    pub version: &'static str,
-    /// Kind.
-    pub kind: &'static str,
-    /// Plural resource name.
-    pub plural: &'static str,
-}
-
-impl GvkInfo {
-    /// `group/version`, as written in `apiVersion`.
-    pub fn api_version(&self) -> String {
-        format!("{}/{}", self.group, self.version)
-    }
 }
 
 /// What every federated kind offers the generic reconciler.

@@ -1,81 +1,45 @@
 //! Federated configuration: one generic reconciler, run for each of the ten federated kinds.
+//!
+//! A reconcile reads the member runtime's stores (the object's children by the owner index, and
+//! whatever stands where a child should go), asks the placement engine for a plan, carries out its
+//! writes with server-side apply, and patches the object's status. Member changes and cluster
+//! events wake only the objects they can affect (see [`wakeups`]).
 
-mod children;
+mod context;
 mod execute;
-mod gloo_status;
+mod handles;
+pub mod interest;
+mod observe;
 mod reconcile;
 mod status;
-mod triggers;
+pub mod wakeups;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use futures::StreamExt;
-use gatefed_clients::{ClusterEvent, ClusterPool};
+use gatefed_clients::ClusterPool;
+use gatefed_clients::runtime::MemberRuntime;
 use gatefed_model::FederatedResource;
 use gatefed_model::federated::*;
-use gatefed_placement::{ClusterState, Inventory};
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client};
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
+use tracing::info;
 
-pub use children::Children;
-pub use triggers::Triggers;
+pub use context::{Ctx, Settings};
+pub use execute::WriteError;
+pub use handles::{KindHandles, LiveObject};
+pub use reconcile::Error;
+pub use status::merge_diff;
 
-use crate::Config;
 use crate::metrics::ControllerMetrics;
 
 /// Field manager of every write to member clusters.
 pub const FIELD_MANAGER: &str = "gatefed";
-
-/// What every reconcile shares.
-pub struct Ctx {
-    /// The admin cluster.
-    pub admin: Client,
-    /// Member clients.
-    pub pool: ClusterPool,
-    /// Member child caches.
-    pub children: Children,
-    /// Reconcile triggers.
-    pub triggers: Arc<Triggers>,
-    /// Controller namespace (status key).
-    pub namespace: String,
-    /// `writtenBy`.
-    pub pod_name: String,
-    /// Metrics.
-    pub metrics: ControllerMetrics,
-    /// Consecutive retries per object, for backoff.
-    pub retries: DashMap<(FederatedKind, String, String), u32>,
-    /// Periodic resync.
-    pub resync: Duration,
-}
-
-impl Ctx {
-    /// The registered clusters as the placement engine sees them.
-    pub fn inventory(&self) -> Inventory {
-        let clusters = self
-            .pool
-            .clusters()
-            .into_iter()
-            .map(|c| {
-                let reason = format!("{}: {}", c.health.reason, c.health.message);
-                (
-                    c.name,
-                    ClusterState {
-                        ready: c.health.ready,
-                        reason,
-                        labels: c.labels,
-                    },
-                )
-            })
-            .collect();
-        Inventory { clusters }
-    }
-}
 
 /// The federation controllers.
 pub struct Federation {
@@ -84,68 +48,55 @@ pub struct Federation {
 
 impl Federation {
     /// Builds the shared context.
-    pub fn new(admin: Client, pool: ClusterPool, config: &Config, metrics: ControllerMetrics) -> Self {
-        let triggers = Arc::new(Triggers::default());
+    pub fn new(
+        admin: Client,
+        pool: ClusterPool,
+        runtime: MemberRuntime,
+        settings: Settings,
+        metrics: ControllerMetrics,
+    ) -> Self {
         let ctx = Ctx {
             admin,
             pool,
-            children: Children::new(triggers.clone()),
-            triggers,
-            namespace: config.namespace.clone(),
-            pod_name: config.pod_name.clone(),
+            runtime,
+            interests: Mutex::default(),
+            handles: KindHandles::default(),
+            settings,
             metrics,
             retries: DashMap::new(),
-            resync: config.resync,
         };
         Self { ctx: Arc::new(ctx) }
     }
 
-    /// Runs until `stop` turns true; `ready` is set once every cache has synced.
-    pub async fn run(self, mut stop: watch::Receiver<bool>, ready: Arc<watch::Sender<bool>>) -> anyhow::Result<()> {
+    /// The shared context (for tests and tools).
+    pub fn context(&self) -> Arc<Ctx> {
+        self.ctx.clone()
+    }
+
+    /// Runs until `stop` turns true; `ready` is set once every controller's cache has synced.
+    pub async fn run(self, mut stop: watch::Receiver<bool>, ready: Arc<watch::Sender<bool>>) {
         let ctx = self.ctx;
+        // Subscribe first: nothing that happens while the caches fill is missed.
+        let cluster_events = ctx.pool.subscribe();
+        let member_changes = ctx.runtime.subscribe();
         tokio::select! {
             _ = ctx.pool.wait_synced() => {}
-            _ = stop.changed() => return Ok(()),
+            _ = stop.changed() => return,
         }
-        // Start the member caches, and give them a moment to list before the first reconciles, so a
-        // restart does not flap statuses through PENDING.
-        let mut events = ctx.pool.subscribe();
+        // Give probes and member lists a moment before the first reconciles, so a restart does not
+        // flap statuses through PENDING.
         wait_for(Duration::from_secs(10), || {
             ctx.pool.clusters().iter().all(|c| c.health.last_probe.is_some())
         })
         .await;
-        for c in ctx.pool.clusters() {
-            if let Some(client) = ctx.pool.client(&c.name) {
-                ctx.children.start(&c.name, &client);
-            }
-        }
         wait_for(Duration::from_secs(30), || {
             ctx.pool
                 .clusters()
                 .iter()
                 .filter(|c| c.health.ready)
-                .all(|c| ctx.children.settled(&c.name))
+                .all(|c| ctx.runtime.settled(&c.name))
         })
         .await;
-
-        let events_ctx = ctx.clone();
-        let cluster_events = tokio::spawn(async move {
-            loop {
-                match events.recv().await {
-                    Ok(event) => on_cluster_event(&events_ctx, &event),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        warn!("missed cluster events; resyncing every cluster");
-                        for c in events_ctx.pool.clusters() {
-                            if let Some(client) = events_ctx.pool.client(&c.name) {
-                                events_ctx.children.start(&c.name, &client);
-                            }
-                        }
-                        events_ctx.triggers.fire_all();
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        });
 
         let (ready_tx, ready_rx) = mpsc::unbounded_channel();
         let controllers = vec![
@@ -161,6 +112,8 @@ impl Federation {
             controller::<FederatedRateLimitConfig>(&ctx, &stop, &ready_tx),
         ];
         drop(ready_tx);
+        let wakeups = tokio::spawn(wakeups::run(ctx.clone(), cluster_events, member_changes));
+        let sweeper = tokio::spawn(sweep_forever(ctx.clone()));
         tokio::spawn(async move {
             // Every controller reports once its store has its first list.
             let synced = futures::stream::unfold(ready_rx, |mut rx| async { rx.recv().await.map(|k| (k, rx)) })
@@ -170,24 +123,26 @@ impl Federation {
             ready.send_replace(true);
         });
         futures::future::join_all(controllers).await;
-        cluster_events.abort();
-        Ok(())
+        wakeups.abort();
+        sweeper.abort();
     }
 }
 
-fn on_cluster_event(ctx: &Ctx, event: &ClusterEvent) {
-    match event {
-        ClusterEvent::Added(c) | ClusterEvent::Changed(c) => {
-            ctx.children.stop(c);
-            if let Some(client) = ctx.pool.client(c) {
-                ctx.children.start(c, &client);
+/// Forgets the interests and retry counts of objects that are gone without a last reconcile (their
+/// finalizer removed by hand, say): the indexes never grow with objects that no longer exist.
+async fn sweep_forever(ctx: Arc<Ctx>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let ids = ctx.interests().ids();
+        for id in ids {
+            if ctx.handles.lookup(id.0, &id.1, &id.2).is_none() {
+                ctx.forget(&id);
             }
         }
-        ClusterEvent::Removed(c) => ctx.children.stop(c),
-        ClusterEvent::Ready(_) | ClusterEvent::NotReady(_) => {}
+        ctx.retries
+            .retain(|id, _| ctx.handles.lookup(id.0, &id.1, &id.2).is_some());
     }
-    info!(cluster = %event.cluster(), ?event, "cluster event: reconciling every federated object");
-    ctx.triggers.fire_all();
 }
 
 async fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) {
@@ -205,13 +160,6 @@ fn controller<K: FederatedResource>(
 ) -> futures::future::BoxFuture<'static, ()> {
     let (one_tx, one_rx) = mpsc::unbounded_channel::<ObjectRef<K>>();
     let (all_tx, all_rx) = mpsc::unbounded_channel::<()>();
-    ctx.triggers.register(
-        K::KIND,
-        Box::new(move |ns: &str, name: &str| {
-            let _ = one_tx.send(ObjectRef::new(name).within(ns));
-        }),
-        all_tx,
-    );
     let one = futures::stream::unfold(one_rx, |mut rx| async { rx.recv().await.map(|r| (r, rx)) });
     let all = futures::stream::unfold(all_rx, |mut rx| async { rx.recv().await.map(|r| (r, rx)) });
     let mut stop = stop.clone();
@@ -223,6 +171,20 @@ fn controller<K: FederatedResource>(
             let _ = stop.wait_for(|s| *s).await;
         });
     let store = controller.store();
+    let lookup_store = store.clone();
+    ctx.handles.register(
+        K::KIND,
+        Box::new(move |ns: &str, name: &str| {
+            let _ = one_tx.send(ObjectRef::new(name).within(ns));
+        }),
+        all_tx,
+        Box::new(move |ns: &str, name: &str| {
+            lookup_store.get(&ObjectRef::new(name).within(ns)).map(|o| LiveObject {
+                created: o.meta().creation_timestamp.clone(),
+                deleting: o.meta().deletion_timestamp.is_some(),
+            })
+        }),
+    );
     let ready = ready.clone();
     tokio::spawn(async move {
         // The store's readiness signal wakes one waiter only (the controller's own runner), so this

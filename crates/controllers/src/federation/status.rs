@@ -7,14 +7,14 @@ use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Map, Value, json};
 
-use super::Ctx;
+use super::context::Ctx;
 use super::reconcile::Error;
 
 /// Patches the object's status for this controller's namespace if it differs from `status`.
 pub async fn write_status<K: FederatedResource>(ctx: &Ctx, obj: &K, status: PlacementStatus) -> Result<(), Error> {
     let current = obj
         .federated_status()
-        .and_then(|s| s.namespaced_placement_statuses.get(&ctx.namespace));
+        .and_then(|s| s.namespaced_placement_statuses.get(&ctx.settings.namespace));
     if current == Some(&status) {
         return Ok(());
     }
@@ -23,7 +23,7 @@ pub async fn write_status<K: FederatedResource>(ctx: &Ctx, obj: &K, status: Plac
         Some(old) => merge_diff(&serde_json::to_value(old).unwrap_or_default(), &new),
         None => new,
     };
-    let patch = json!({ "status": { "namespacedPlacementStatuses": { ctx.namespace.clone(): change } } });
+    let patch = json!({ "status": { "namespacedPlacementStatuses": { ctx.settings.namespace.clone(): change } } });
     let (namespace, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
     let api: Api<K> = Api::namespaced(ctx.admin.clone(), &namespace);
     match api

@@ -1,4 +1,5 @@
-//! The controller's own Prometheus metrics (member-request metrics come from the client pool).
+//! The reconcilers' Prometheus metrics (member-request metrics come from the client pool, watch
+//! counts from the member runtime).
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
@@ -64,5 +65,50 @@ impl ControllerMetrics {
             .flat_map(|mf| mf.get_metric())
             .map(|m| m.get_counter().get_value() as u64)
             .sum()
+    }
+}
+
+/// Discovery metrics.
+#[derive(Clone)]
+pub struct DiscoveryMetrics {
+    /// `gatefed_discovery_translations_total{cluster}`.
+    pub translations: IntCounterVec,
+    /// `gatefed_discovery_translation_seconds{cluster}`: snapshot + translate of one cluster.
+    pub translation_seconds: HistogramVec,
+    /// `gatefed_discovery_writes_total{cluster,action}`.
+    pub writes: IntCounterVec,
+}
+
+impl DiscoveryMetrics {
+    /// Creates and registers the metrics.
+    pub fn new(registry: &Registry) -> prometheus::Result<Self> {
+        let m = Self {
+            translations: IntCounterVec::new(
+                Opts::new(
+                    "gatefed_discovery_translations_total",
+                    "Discovery recomputations by cluster",
+                ),
+                &["cluster"],
+            )?,
+            translation_seconds: HistogramVec::new(
+                HistogramOpts::new(
+                    "gatefed_discovery_translation_seconds",
+                    "Time to snapshot and translate one cluster",
+                )
+                .buckets(vec![0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5]),
+                &["cluster"],
+            )?,
+            writes: IntCounterVec::new(
+                Opts::new(
+                    "gatefed_discovery_writes_total",
+                    "GlooInstance writes by cluster and action",
+                ),
+                &["cluster", "action"],
+            )?,
+        };
+        registry.register(Box::new(m.translations.clone()))?;
+        registry.register(Box::new(m.translation_seconds.clone()))?;
+        registry.register(Box::new(m.writes.clone()))?;
+        Ok(m)
     }
 }

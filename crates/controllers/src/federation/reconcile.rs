@@ -1,22 +1,22 @@
-//! The generic reconcile of a federated object: observe, plan, write, report.
+//! The generic reconcile of a federated object: observe (from the member runtime), plan, write,
+//! report, and record what the object cares about so events wake it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gatefed_model::FederatedResource;
-use gatefed_model::owner::{FINALIZER, claimed_owner, is_owned_by, owner_id};
-use gatefed_placement::{
-    ClusterObservation, DesiredSet, FederatedInput, Observed, Ownership, desired_children, plan_desired,
-};
+use gatefed_model::owner::{FINALIZER, owner_id};
+use gatefed_placement::{FederatedInput, desired_children, plan_desired};
 use kube::ResourceExt;
-use kube::api::{Api, DynamicObject};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event};
 use tracing::{Instrument, info_span};
 
-use super::Ctx;
-use super::children::{self, child_resource};
+use super::context::Ctx;
 use super::execute::execute;
+use super::interest::{Interest, ObjectId};
+use super::observe::observe;
 use super::status::write_status;
 
 /// A reconcile that did not finish.
@@ -71,6 +71,10 @@ impl Error {
     }
 }
 
+fn id_of<K: FederatedResource>(obj: &K) -> ObjectId {
+    (K::KIND, obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
 /// Reconciles one federated object.
 pub async fn reconcile<K: FederatedResource>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let kind = K::KIND;
@@ -108,20 +112,16 @@ pub async fn reconcile<K: FederatedResource>(obj: Arc<K>, ctx: Arc<Ctx>) -> Resu
     result
 }
 
-/// Retries failed reconciles after a short pause (cleanup waits longer).
+/// Retries failed reconciles with a per-object backoff.
 pub fn error_policy<K: FederatedResource>(obj: Arc<K>, error: &Error, ctx: Arc<Ctx>) -> Action {
-    tracing::warn!(error = %error, "reconcile failed");
-    Action::requeue(backoff(
-        &ctx,
-        K::KIND,
-        &obj.namespace().unwrap_or_default(),
-        &obj.name_any(),
-    ))
+    tracing::warn!(%error, "reconcile failed");
+    Action::requeue(ctx.backoff(&id_of(obj.as_ref())))
 }
 
 async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started: Instant) -> Result<Action, Error> {
     let kind = K::KIND;
-    let (namespace, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
+    let id = id_of(obj);
+    let (namespace, name) = (id.1.clone(), id.2.clone());
     let spec = obj.federated_spec();
     let input = FederatedInput {
         kind,
@@ -132,16 +132,12 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
     };
     let inventory = ctx.inventory();
     let owner = owner_id(&namespace, &name);
-    let mut observed = Observed::default();
-    for cluster in inventory.clusters.keys() {
-        observed
-            .clusters
-            .insert(cluster.clone(), ctx.children.observe(cluster, kind, &owner));
-    }
     let desired = desired_children(&input, &inventory);
-    if !deleting && let Ok(desired) = &desired {
-        look_for_objects_in_the_way(ctx, input.kind, desired, &inventory, &owner, &mut observed).await;
+    if !deleting {
+        ctx.interests()
+            .record(id.clone(), Interest::of(spec, desired.as_ref().ok()));
     }
+    let observed = observe(ctx, kind, &owner, &inventory, desired.as_ref().ok());
     let mut plan = plan_desired(&input, &inventory, &observed, desired);
     let wrote = execute(ctx, kind, &mut plan).await;
     if wrote {
@@ -152,11 +148,13 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
     }
     let mut status = plan.status.clone();
     status.observed_generation = obj.meta().generation.map(gatefed_model::Int64String);
-    status.written_by = Some(ctx.pod_name.clone());
+    status.written_by = Some(ctx.settings.pod_name.clone());
     write_status::<K>(ctx, obj, status).await?;
 
     if deleting {
         return if plan.cleanup_done {
+            // The finalizer goes next: nothing about this object is worth keeping.
+            ctx.forget(&id);
             Ok(Action::await_change())
         } else {
             Err(Error::CleanupPending {
@@ -168,76 +166,9 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
         };
     }
     if plan.retry {
-        Ok(Action::requeue(backoff(ctx, kind, &namespace, &name)))
+        Ok(Action::requeue(ctx.backoff(&id)))
     } else {
-        ctx.retries.remove(&(kind, namespace, name));
-        Ok(Action::requeue(ctx.resync))
+        ctx.retries.remove(&id);
+        Ok(Action::requeue(ctx.settings.resync))
     }
-}
-
-/// For every destination whose child we do not hold, whatever is there already: another federated
-/// object's child (in the cache), or an object nobody federates (one GET). Only new destinations cost
-/// a request.
-async fn look_for_objects_in_the_way(
-    ctx: &Ctx,
-    kind: gatefed_model::federated::FederatedKind,
-    desired: &DesiredSet,
-    inventory: &gatefed_placement::Inventory,
-    owner: &str,
-    observed: &mut Observed,
-) {
-    let ar = child_resource(kind);
-    for ((cluster, ns), child) in &desired.children {
-        if !inventory.clusters.get(cluster).is_some_and(|c| c.ready) {
-            continue;
-        }
-        let Some(ClusterObservation::Synced(objects)) = observed.clusters.get(cluster) else {
-            continue;
-        };
-        let key = (ns.clone(), child.name.clone());
-        if objects.contains_key(&key) {
-            continue;
-        }
-        let found = match ctx.children.cached(cluster, kind, ns, &child.name) {
-            Some(obj) => Ok(Some((*obj).clone())),
-            None => match ctx.pool.client(cluster) {
-                Some(client) => {
-                    let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &ar);
-                    match tokio::time::timeout(Duration::from_secs(10), api.get_opt(&child.name)).await {
-                        Ok(r) => r.map_err(|e| e.to_string()),
-                        Err(_) => Err("timed out".to_owned()),
-                    }
-                }
-                None => Err(format!("no client for cluster {cluster}")),
-            },
-        };
-        match found {
-            Ok(None) => {}
-            Ok(Some(obj)) => {
-                let (labels, annotations) = (obj.metadata.labels.as_ref(), obj.metadata.annotations.as_ref());
-                let ownership = if is_owned_by(labels, annotations, owner) {
-                    Ownership::Ours
-                } else {
-                    Ownership::Foreign {
-                        owner: claimed_owner(labels, annotations),
-                    }
-                };
-                if let Some(ClusterObservation::Synced(objects)) = observed.clusters.get_mut(cluster) {
-                    objects.insert(key, children::observed(&obj, ownership));
-                }
-            }
-            Err(cause) => {
-                observed
-                    .clusters
-                    .insert(cluster.clone(), ClusterObservation::Failed(cause));
-            }
-        }
-    }
-}
-
-fn backoff(ctx: &Ctx, kind: gatefed_model::federated::FederatedKind, ns: &str, name: &str) -> Duration {
-    let mut entry = ctx.retries.entry((kind, ns.to_owned(), name.to_owned())).or_insert(0);
-    *entry = entry.saturating_add(1);
-    // 1s, 2s, 4s ... capped at a minute.
-    Duration::from_secs(1u64 << (*entry - 1).min(6)).min(Duration::from_secs(60))
 }

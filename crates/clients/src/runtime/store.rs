@@ -1,0 +1,232 @@
+//! One (cluster, kind)'s objects as last listed and watched: keyed by namespace and name, indexed by
+//! the owner label, with the readiness of the watch that fills it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use gatefed_model::owner::{OWNER_KEY, claimed_owner, is_owned_by, owner_label_value};
+use kube::api::DynamicObject;
+
+use super::change::{ChangeKind, ListFailure, Readiness};
+
+/// Namespace (empty for cluster-scoped objects) and name.
+pub type ObjectKey = (String, String);
+
+/// The key of an object.
+pub fn key_of(obj: &DynamicObject) -> ObjectKey {
+    (
+        obj.metadata.namespace.clone().unwrap_or_default(),
+        obj.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+#[derive(Default)]
+struct State {
+    objects: HashMap<ObjectKey, Arc<DynamicObject>>,
+    /// Owner label value -> keys of objects carrying it.
+    by_owner: HashMap<String, BTreeSet<ObjectKey>>,
+    readiness: Readiness,
+    /// Objects of a list in progress (a watch restart); swapped in when the list completes.
+    relist: Option<HashMap<ObjectKey, Arc<DynamicObject>>>,
+}
+
+/// The objects of one kind on one cluster. Readers get consistent snapshots of single objects;
+/// a writer (the watch task) applies events.
+#[derive(Default)]
+pub struct KindStore {
+    state: RwLock<State>,
+}
+
+impl KindStore {
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the store follows the cluster, is still waiting for its first list, or cannot list.
+    pub fn readiness(&self) -> Readiness {
+        self.read().readiness.clone()
+    }
+
+    /// The object at `namespace/name` (namespace empty for cluster-scoped kinds), whoever owns it.
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<DynamicObject>> {
+        self.read()
+            .objects
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
+    }
+
+    /// Objects whose owner marks name the federated object `owner_id` (`<namespace>.<name>`).
+    pub fn owned_by(&self, owner_id: &str) -> Vec<Arc<DynamicObject>> {
+        let state = self.read();
+        let Some(keys) = state.by_owner.get(&owner_label_value(owner_id)) else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|k| state.objects.get(k))
+            .filter(|o| is_owned_by(o.metadata.labels.as_ref(), o.metadata.annotations.as_ref(), owner_id))
+            .cloned()
+            .collect()
+    }
+
+    /// Every object.
+    pub fn list(&self) -> Vec<Arc<DynamicObject>> {
+        self.read().objects.values().cloned().collect()
+    }
+
+    /// How many objects it holds.
+    pub fn len(&self) -> usize {
+        self.read().objects.len()
+    }
+
+    /// Whether it holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// An object was added or changed; returns the change to announce, `None` for a no-op repeat.
+    pub(super) fn apply(&self, obj: DynamicObject) -> Option<ChangeKind> {
+        let obj = Arc::new(obj);
+        let key = key_of(&obj);
+        let mut state = self.write();
+        let previous = state.objects.insert(key.clone(), obj.clone());
+        if let Some(prev) = &previous {
+            unindex(&mut state.by_owner, &key, prev);
+            if same_version(prev, &obj) {
+                index(&mut state.by_owner, &key, &obj);
+                return None;
+            }
+        }
+        index(&mut state.by_owner, &key, &obj);
+        Some(ChangeKind::Applied {
+            namespace: key.0,
+            name: key.1,
+            owners: owners([previous.as_deref(), Some(&*obj)]),
+        })
+    }
+
+    /// An object was deleted.
+    pub(super) fn delete(&self, obj: &DynamicObject) -> Option<ChangeKind> {
+        let key = key_of(obj);
+        let mut state = self.write();
+        let removed = state.objects.remove(&key)?;
+        unindex(&mut state.by_owner, &key, &removed);
+        Some(ChangeKind::Deleted {
+            namespace: key.0,
+            name: key.1,
+            owners: owners([Some(&*removed), Some(obj)]),
+        })
+    }
+
+    /// A (re)list started: its objects are buffered until it completes.
+    pub(super) fn relist_started(&self) {
+        self.write().relist = Some(HashMap::new());
+    }
+
+    /// One object of the list in progress.
+    pub(super) fn relist_object(&self, obj: DynamicObject) {
+        if let Some(buffer) = self.write().relist.as_mut() {
+            buffer.insert(key_of(&obj), Arc::new(obj));
+        }
+    }
+
+    /// The list completed: its objects replace the store's. The first list (or the first after a
+    /// failure) is announced as [`ChangeKind::Synced`]; a relist of a synced store announces what
+    /// changed during the gap, object by object, so a delete missed while disconnected is seen now.
+    pub(super) fn relist_done(&self) -> Vec<ChangeKind> {
+        let mut state = self.write();
+        let listed = state.relist.take().unwrap_or_default();
+        let was_synced = state.readiness == Readiness::Synced;
+        let old = std::mem::replace(&mut state.objects, listed);
+        let mut by_owner = HashMap::new();
+        for (k, o) in &state.objects {
+            index(&mut by_owner, k, o);
+        }
+        state.by_owner = by_owner;
+        state.readiness = Readiness::Synced;
+        if !was_synced {
+            return vec![ChangeKind::Synced];
+        }
+        let mut changes = Vec::new();
+        for (key, prev) in &old {
+            if !state.objects.contains_key(key) {
+                changes.push(ChangeKind::Deleted {
+                    namespace: key.0.clone(),
+                    name: key.1.clone(),
+                    owners: owners([Some(&**prev), None]),
+                });
+            }
+        }
+        for (key, now) in &state.objects {
+            let prev = old.get(key);
+            if prev.is_some_and(|p| same_version(p, now)) {
+                continue;
+            }
+            changes.push(ChangeKind::Applied {
+                namespace: key.0.clone(),
+                name: key.1.clone(),
+                owners: owners([prev.map(|p| &**p), Some(&**now)]),
+            });
+        }
+        changes
+    }
+
+    /// A list failed. An answer from the API server (forbidden, kind not installed) makes the store
+    /// unusable and is announced once; a transport error leaves the last good list in place.
+    pub(super) fn list_failed(&self, failure: ListFailure) -> Option<ChangeKind> {
+        let mut state = self.write();
+        state.relist = None;
+        if failure.reason.is_authoritative() {
+            if state.readiness == Readiness::Failed(failure.clone()) {
+                return None;
+            }
+            state.readiness = Readiness::Failed(failure.clone());
+            return Some(ChangeKind::Failed(failure));
+        }
+        if let Readiness::Pending { last_error } = &mut state.readiness {
+            *last_error = Some(failure);
+        }
+        None
+    }
+}
+
+fn same_version(a: &DynamicObject, b: &DynamicObject) -> bool {
+    a.metadata.resource_version.is_some() && a.metadata.resource_version == b.metadata.resource_version
+}
+
+fn owner_label(obj: &DynamicObject) -> Option<&String> {
+    obj.metadata.labels.as_ref()?.get(OWNER_KEY)
+}
+
+fn index(by_owner: &mut HashMap<String, BTreeSet<ObjectKey>>, key: &ObjectKey, obj: &DynamicObject) {
+    if let Some(label) = owner_label(obj) {
+        by_owner.entry(label.clone()).or_default().insert(key.clone());
+    }
+}
+
+fn unindex(by_owner: &mut HashMap<String, BTreeSet<ObjectKey>>, key: &ObjectKey, obj: &DynamicObject) {
+    if let Some(label) = owner_label(obj)
+        && let Some(keys) = by_owner.get_mut(label)
+    {
+        keys.remove(key);
+        if keys.is_empty() {
+            by_owner.remove(label);
+        }
+    }
+}
+
+/// The owners the versions of an object claim, without repeats.
+fn owners<const N: usize>(versions: [Option<&DynamicObject>; N]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for o in versions.into_iter().flatten() {
+        if let Some(owner) = claimed_owner(o.metadata.labels.as_ref(), o.metadata.annotations.as_ref())
+            && !out.contains(&owner)
+        {
+            out.push(owner);
+        }
+    }
+    out
+}

@@ -1,0 +1,144 @@
+//! Carrying out a plan's writes on member clusters, every cluster at once, each write bounded in time.
+
+use std::time::Duration;
+
+use gatefed_model::FederatedKind;
+use gatefed_model::owner::OWNER_KEY;
+use gatefed_placement::{Action, HASH_ANNOTATION, Plan, failed_to_delete, failed_to_write, write_conflict};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::FIELD_MANAGER;
+use super::context::Ctx;
+
+/// A member write taking longer than this counts as failed (and is retried).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why a member write failed; its display is the destination's status message.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The cluster has no usable client.
+    #[error("Failed to create client for cluster {cluster}. Check that it has been registered.")]
+    NoClient {
+        /// The cluster.
+        cluster: String,
+    },
+    /// Someone else wrote the object meanwhile (409).
+    #[error("{}", write_conflict(.kind))]
+    Conflict {
+        /// Child kind.
+        kind: &'static str,
+    },
+    /// The API server refused or failed the write.
+    #[error("{}", if *.delete { failed_to_delete(.kind, .cause) } else { failed_to_write(.kind, .cause) })]
+    Api {
+        /// Child kind.
+        kind: &'static str,
+        /// Whether it was a delete.
+        delete: bool,
+        /// The API server's message.
+        cause: String,
+    },
+    /// No answer in time.
+    #[error("write to cluster {cluster} timed out after {WRITE_TIMEOUT:?}; retrying")]
+    Timeout {
+        /// The cluster.
+        cluster: String,
+    },
+}
+
+/// Runs every action, records failures in the plan, and returns whether anything was written.
+pub async fn execute(ctx: &Ctx, kind: FederatedKind, plan: &mut Plan) -> bool {
+    if plan.actions.is_empty() {
+        return false;
+    }
+    let results = futures::future::join_all(plan.actions.iter().map(|a| run(ctx, kind, a))).await;
+    let mut wrote = false;
+    let actions = plan.actions.clone();
+    let child = kind.child().kind;
+    for (action, result) in actions.iter().zip(results) {
+        let (cluster, ns, name) = action.destination();
+        let verb = match action {
+            Action::Apply { .. } => "apply",
+            Action::Delete { .. } => "delete",
+            Action::Orphan { .. } => "orphan",
+        };
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        ctx.metrics
+            .member_writes
+            .with_label_values(&[child, cluster, verb, outcome])
+            .inc();
+        match result {
+            Ok(()) => {
+                wrote = true;
+                info!(%cluster, namespace = %ns, %name, action = verb, %child, "member write");
+            }
+            Err(error) => {
+                warn!(%cluster, namespace = %ns, %name, action = verb, %child, %error, "member write failed");
+                plan.record_failure(action, error.to_string());
+            }
+        }
+    }
+    wrote
+}
+
+async fn run(ctx: &Ctx, kind: FederatedKind, action: &Action) -> Result<(), WriteError> {
+    let child = kind.child().kind;
+    let (cluster, ns, name) = action.destination();
+    let client = ctx.pool.client(cluster).ok_or_else(|| WriteError::NoClient {
+        cluster: cluster.to_owned(),
+    })?;
+    let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &kind.child().api_resource());
+    let api_error = |delete: bool| {
+        move |e: kube::Error| match e {
+            kube::Error::Api(s) if s.code == 409 && !delete => WriteError::Conflict { kind: child },
+            kube::Error::Api(s) => WriteError::Api {
+                kind: child,
+                delete,
+                cause: s.message,
+            },
+            other => WriteError::Api {
+                kind: child,
+                delete,
+                cause: other.to_string(),
+            },
+        }
+    };
+    let write = async {
+        match action {
+            Action::Apply { manifest, fresh, .. } => {
+                // A child we own (or adopt) is forced back to what we want. A fresh one is created
+                // without force: an object someone made since we looked makes it fail (409), not vanish.
+                let mut params = PatchParams::apply(FIELD_MANAGER);
+                params.force = !fresh;
+                api.patch(name, &params, &Patch::Apply(manifest))
+                    .await
+                    .map(|_| ())
+                    .map_err(api_error(false))
+            }
+            Action::Delete { .. } => match api.delete(name, &DeleteParams::default()).await {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                Err(e) => Err(api_error(true)(e)),
+            },
+            Action::Orphan { .. } => {
+                let patch = json!({"metadata": {
+                    "labels": {OWNER_KEY: null},
+                    "annotations": {OWNER_KEY: null, HASH_ANNOTATION: null},
+                }});
+                match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                    Ok(_) => Ok(()),
+                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                    Err(e) => Err(api_error(false)(e)),
+                }
+            }
+        }
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+        Ok(r) => r,
+        Err(_) => Err(WriteError::Timeout {
+            cluster: cluster.to_owned(),
+        }),
+    }
+}

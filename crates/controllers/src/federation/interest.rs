@@ -1,0 +1,247 @@
+//! Which federated objects an event concerns: for each object, the clusters it places on or names,
+//! whether it follows every cluster or selects by label, and the children it wants, with reverse
+//! indexes so a member change or a cluster event wakes exactly the objects it can affect.
+//! Recorded after each reconcile; forgotten with the object.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use gatefed_model::{FederatedKind, FederatedSpec};
+use gatefed_placement::DesiredSet;
+
+/// A federated object: kind, namespace, name.
+pub type ObjectId = (FederatedKind, String, String);
+
+/// A child destination: cluster, namespace, name (the kind is the object's child kind).
+pub type Wanted = (String, String, String);
+
+/// What one object cares about.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Interest {
+    /// Clusters named in its placement or overrides, registered or not.
+    pub named: BTreeSet<String>,
+    /// Its placement includes `*`: every cluster that joins or leaves matters.
+    pub every_cluster: bool,
+    /// A selector (placement or override) reads cluster labels.
+    pub selects: bool,
+    /// Clusters it has destinations on.
+    pub placed: BTreeSet<String>,
+    /// The children it wants.
+    pub wants: BTreeSet<Wanted>,
+}
+
+impl Interest {
+    /// The interest of an object with this spec and (when valid) these desired children.
+    pub fn of(spec: &FederatedSpec, desired: Option<&DesiredSet>) -> Self {
+        let mut interest = Interest::default();
+        if let Some(p) = &spec.placement {
+            for c in &p.clusters {
+                if c == "*" {
+                    interest.every_cluster = true;
+                } else {
+                    interest.named.insert(c.clone());
+                }
+            }
+            interest.selects |= p.cluster_selector.is_some();
+        }
+        for o in &spec.overrides {
+            interest.named.extend(o.clusters.iter().filter(|c| *c != "*").cloned());
+            interest.selects |= o.cluster_selector.is_some();
+        }
+        if let Some(d) = desired {
+            for ((cluster, ns), child) in &d.children {
+                interest.placed.insert(cluster.clone());
+                interest.wants.insert((cluster.clone(), ns.clone(), child.name.clone()));
+            }
+            interest.placed.extend(d.unregistered.iter().map(|(c, _)| c.clone()));
+        }
+        interest
+    }
+}
+
+/// A change to the set of clusters, as far as interests are concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterChange {
+    /// Registered or deregistered.
+    Membership,
+    /// Became ready or not ready, or got new credentials.
+    Health,
+    /// Labels changed.
+    Labels,
+}
+
+/// Every object's interest, with reverse indexes.
+#[derive(Default)]
+pub struct Interests {
+    objects: HashMap<ObjectId, Interest>,
+    by_cluster: HashMap<String, HashSet<ObjectId>>,
+    every_cluster: HashSet<ObjectId>,
+    selecting: HashSet<ObjectId>,
+    wanted: HashMap<(FederatedKind, Wanted), BTreeSet<ObjectId>>,
+}
+
+impl Interests {
+    /// Records (or replaces) an object's interest.
+    pub fn record(&mut self, id: ObjectId, interest: Interest) {
+        if self.objects.get(&id) == Some(&interest) {
+            return;
+        }
+        self.forget(&id);
+        for c in interest.named.iter().chain(&interest.placed) {
+            self.by_cluster.entry(c.clone()).or_default().insert(id.clone());
+        }
+        if interest.every_cluster {
+            self.every_cluster.insert(id.clone());
+        }
+        if interest.selects {
+            self.selecting.insert(id.clone());
+        }
+        for w in &interest.wants {
+            self.wanted.entry((id.0, w.clone())).or_default().insert(id.clone());
+        }
+        self.objects.insert(id, interest);
+    }
+
+    /// Forgets an object (deleted).
+    pub fn forget(&mut self, id: &ObjectId) {
+        let Some(old) = self.objects.remove(id) else { return };
+        for c in old.named.iter().chain(&old.placed) {
+            if let Some(set) = self.by_cluster.get_mut(c) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.by_cluster.remove(c);
+                }
+            }
+        }
+        self.every_cluster.remove(id);
+        self.selecting.remove(id);
+        for w in old.wants {
+            let key = (id.0, w);
+            if let Some(set) = self.wanted.get_mut(&key) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.wanted.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Objects a change of `cluster` can affect.
+    pub fn affected_by(&self, cluster: &str, change: ClusterChange) -> BTreeSet<ObjectId> {
+        let mut out = BTreeSet::new();
+        match change {
+            ClusterChange::Membership => {
+                out.extend(self.by_cluster.get(cluster).into_iter().flatten().cloned());
+                out.extend(self.every_cluster.iter().cloned());
+                out.extend(self.selecting.iter().cloned());
+            }
+            ClusterChange::Health => {
+                out.extend(
+                    self.by_cluster
+                        .get(cluster)
+                        .into_iter()
+                        .flatten()
+                        .filter(|id| self.objects.get(*id).is_some_and(|i| i.placed.contains(cluster)))
+                        .cloned(),
+                );
+            }
+            ClusterChange::Labels => out.extend(self.selecting.iter().cloned()),
+        }
+        out
+    }
+
+    /// Objects of `kind` with destinations on `cluster` (its children of that kind were relisted).
+    pub fn placed_on(&self, kind: FederatedKind, cluster: &str) -> BTreeSet<ObjectId> {
+        self.by_cluster
+            .get(cluster)
+            .into_iter()
+            .flatten()
+            .filter(|id| id.0 == kind && self.objects.get(*id).is_some_and(|i| i.placed.contains(cluster)))
+            .cloned()
+            .collect()
+    }
+
+    /// Objects of `kind` that want the child `namespace/name` on `cluster`, oldest interest first.
+    pub fn wanting(&self, kind: FederatedKind, cluster: &str, namespace: &str, name: &str) -> BTreeSet<ObjectId> {
+        self.wanted
+            .get(&(kind, (cluster.to_owned(), namespace.to_owned(), name.to_owned())))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every recorded object.
+    pub fn ids(&self) -> Vec<ObjectId> {
+        self.objects.keys().cloned().collect()
+    }
+
+    /// How many objects are recorded.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatefed_model::FederatedKind::{Upstream, VirtualService};
+
+    fn id(kind: FederatedKind, name: &str) -> ObjectId {
+        (kind, "gloo-system".into(), name.into())
+    }
+
+    fn interest(named: &[&str], placed: &[&str], every: bool, selects: bool, wants: &[(&str, &str)]) -> Interest {
+        Interest {
+            named: named.iter().map(|s| (*s).to_owned()).collect(),
+            every_cluster: every,
+            selects,
+            placed: placed.iter().map(|s| (*s).to_owned()).collect(),
+            wants: wants
+                .iter()
+                .map(|(c, n)| ((*c).to_owned(), "gloo-system".to_owned(), (*n).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn cluster_events_wake_only_the_objects_they_can_affect() {
+        let mut i = Interests::default();
+        i.record(
+            id(Upstream, "named"),
+            interest(&["east", "gone"], &["east", "gone"], false, false, &[("east", "a")]),
+        );
+        i.record(id(Upstream, "star"), interest(&[], &["east", "west"], true, false, &[]));
+        i.record(id(Upstream, "selector"), interest(&[], &["west"], false, true, &[]));
+        i.record(
+            id(VirtualService, "vs"),
+            interest(&["west"], &["west"], false, false, &[]),
+        );
+        let names = |s: BTreeSet<ObjectId>| s.into_iter().map(|i| i.2).collect::<Vec<_>>();
+
+        assert_eq!(
+            names(i.affected_by("north", ClusterChange::Membership)),
+            ["selector", "star"]
+        );
+        assert_eq!(
+            names(i.affected_by("gone", ClusterChange::Membership)),
+            ["named", "selector", "star"]
+        );
+        assert_eq!(names(i.affected_by("east", ClusterChange::Health)), ["named", "star"]);
+        assert_eq!(
+            names(i.affected_by("west", ClusterChange::Health)),
+            ["selector", "star", "vs"]
+        );
+        assert_eq!(names(i.affected_by("east", ClusterChange::Labels)), ["selector"]);
+        assert_eq!(names(i.placed_on(Upstream, "west")), ["selector", "star"]);
+        assert_eq!(names(i.wanting(Upstream, "east", "gloo-system", "a")), ["named"]);
+        assert!(i.wanting(VirtualService, "east", "gloo-system", "a").is_empty());
+
+        i.forget(&id(Upstream, "named"));
+        assert!(i.wanting(Upstream, "east", "gloo-system", "a").is_empty());
+        assert_eq!(names(i.affected_by("east", ClusterChange::Health)), ["star"]);
+        assert_eq!(i.len(), 3);
+    }
+}

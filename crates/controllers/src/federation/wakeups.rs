@@ -1,0 +1,96 @@
+//! Turning member changes and cluster events into reconciles of exactly the objects they can affect.
+//!
+//! - A child created, changed or deleted on a member wakes the objects it claims as owner (before and
+//!   after the change) and every object that wants a child of that name there, whoever holds it.
+//! - A (cluster, kind) listed again, failing, or stopping wakes the objects of that kind placed there.
+//! - A cluster joining or leaving wakes the objects that name it, place on it, or place by `*` or a
+//!   selector; a readiness change wakes those placed on it; a label change, those with a selector.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use gatefed_clients::ClusterEvent;
+use gatefed_clients::runtime::{Change, ChangeKind};
+use gatefed_model::{FederatedKind, MemberKind};
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+use tracing::{debug, info, warn};
+
+use super::context::Ctx;
+use super::interest::{ClusterChange, ObjectId};
+
+/// Runs until both sources close.
+pub async fn run(ctx: Arc<Ctx>, mut clusters: Receiver<ClusterEvent>, mut changes: Receiver<Arc<Change>>) {
+    loop {
+        tokio::select! {
+            event = clusters.recv() => match event {
+                Ok(event) => on_cluster_event(&ctx, &event),
+                Err(RecvError::Lagged(n)) => lagged(&ctx, "cluster events", n),
+                Err(RecvError::Closed) => break,
+            },
+            change = changes.recv() => match change {
+                Ok(change) => on_member_change(&ctx, &change),
+                Err(RecvError::Lagged(n)) => lagged(&ctx, "member changes", n),
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+}
+
+fn lagged(ctx: &Ctx, what: &str, missed: u64) {
+    warn!(missed, "federation missed {what}; reconciling every object");
+    ctx.handles.fire_all();
+}
+
+fn fire(ctx: &Ctx, ids: BTreeSet<ObjectId>) -> usize {
+    for id in &ids {
+        ctx.handles.fire(id);
+    }
+    ids.len()
+}
+
+/// Which objects a cluster event wakes.
+pub fn on_cluster_event(ctx: &Ctx, event: &ClusterEvent) {
+    let change = match event {
+        ClusterEvent::Added(_) | ClusterEvent::Removed(_) => ClusterChange::Membership,
+        ClusterEvent::Ready(_) | ClusterEvent::NotReady(_) | ClusterEvent::CredentialsChanged(_) => {
+            ClusterChange::Health
+        }
+        ClusterEvent::LabelsChanged(_) => ClusterChange::Labels,
+    };
+    let affected = ctx.interests().affected_by(event.cluster(), change);
+    let woken = fire(ctx, affected);
+    info!(cluster = %event.cluster(), ?event, woken, "cluster event");
+}
+
+/// Which objects a change on a member wakes.
+pub fn on_member_change(ctx: &Ctx, change: &Change) {
+    let MemberKind::Gloo(gloo) = change.kind else { return };
+    let Some(kind) = FederatedKind::writing(gloo) else {
+        return;
+    };
+    let cluster = &*change.cluster;
+    let ids = match &change.what {
+        ChangeKind::Applied {
+            namespace,
+            name,
+            owners,
+        }
+        | ChangeKind::Deleted {
+            namespace,
+            name,
+            owners,
+        } => {
+            let mut ids = ctx.interests().wanting(kind, cluster, namespace, name);
+            ids.extend(
+                owners
+                    .iter()
+                    .filter_map(|o| o.split_once('.'))
+                    .map(|(ns, n)| (kind, ns.to_owned(), n.to_owned())),
+            );
+            ids
+        }
+        ChangeKind::Synced | ChangeKind::Failed(_) | ChangeKind::Stopped => ctx.interests().placed_on(kind, cluster),
+    };
+    let woken = fire(ctx, ids);
+    debug!(%cluster, %kind, what = ?change.what, woken, "member change");
+}
