@@ -13,6 +13,7 @@ use common::*;
 use gatefed_clients::registration::{self, DeregisterOptions};
 use gatefed_model::GlooInstance;
 use gatefed_model::MemberKind;
+use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
@@ -219,4 +220,79 @@ async fn discovery_describes_installs_follows_changes_and_feeds_check() {
         || async { instance(&fed, "east-gloo-system").await.is_none() },
     )
     .await;
+}
+
+/// Blocks every GlooInstance write on the admin cluster (a ValidatingAdmissionPolicy, evaluated by
+/// the real API server) until the returned guard's policy is deleted.
+async fn block_glooinstance_writes(admin: &kube::Client) -> Api<ValidatingAdmissionPolicyBinding> {
+    let policies: Api<ValidatingAdmissionPolicy> = Api::all(admin.clone());
+    let bindings: Api<ValidatingAdmissionPolicyBinding> = Api::all(admin.clone());
+    let policy = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "block-glooinstances"},
+        "spec": {"failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{"apiGroups": ["fed.solo.io"], "apiVersions": ["v1"],
+                "operations": ["CREATE", "UPDATE"], "resources": ["glooinstances"]}]},
+            "validations": [{"expression": "false", "message": "GlooInstance writes are blocked by the test"}]}});
+    let binding = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "block-glooinstances"},
+        "spec": {"policyName": "block-glooinstances", "validationActions": ["Deny"]}});
+    let pp = PatchParams::apply("test");
+    policies
+        .patch("block-glooinstances", &pp, &Patch::Apply(&policy))
+        .await
+        .unwrap();
+    bindings
+        .patch("block-glooinstances", &pp, &Patch::Apply(&binding))
+        .await
+        .unwrap();
+    // The policy takes effect when the API server's policy cache catches up: probe until denied.
+    let instances: Api<GlooInstance> = Api::namespaced(admin.clone(), NS);
+    let probe: GlooInstance = serde_json::from_value(json!({"apiVersion": "fed.solo.io/v1", "kind": "GlooInstance",
+        "metadata": {"name": "probe"}, "spec": {"cluster": "probe"}}))
+    .unwrap();
+    eventually(Duration::from_secs(20), "the policy denies writes", || async {
+        match instances.create(&PostParams::default(), &probe).await {
+            Err(kube::Error::Api(s)) => s.message.contains("blocked by the test"),
+            Ok(_) => {
+                let _ = instances.delete("probe", &DeleteParams::default()).await;
+                false
+            }
+            Err(_) => false,
+        }
+    })
+    .await;
+    bindings
+}
+
+#[tokio::test]
+async fn an_unlabelled_gloo_is_discovered_and_failed_writes_are_retried() {
+    let mut fed = Fed::start(&["east"]).await;
+    let blocked = block_glooinstance_writes(&fed.admin()).await;
+    fed.start_controller("gatefed-a").await;
+
+    // A control plane named `gloo` without Gloo's labels (found by name and image, as Gloo Fed does).
+    let east = fed.member("east");
+    let gloo = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "gloo", "namespace": NS},
+        "spec": {"selector": {"matchLabels": {"x": "y"}}, "template": {"metadata": {"labels": {"x": "y"}},
+        "spec": {"containers": [{"name": "gloo", "image": "quay.io/solo-io/gloo:1.17.0"}]}}}});
+    create_with_status(&east, &gloo).await;
+
+    // Its instance cannot be written yet.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(instance(&fed, "east-gloo-system").await.is_none());
+
+    // Writes are allowed again: the instance appears with no further change on the member.
+    let started = Instant::now();
+    blocked
+        .delete("block-glooinstances", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(40), "the instance written on a retry", || async {
+        instance(&fed, "east-gloo-system").await.is_some()
+    })
+    .await;
+    println!("written {:?} after writes were allowed again", started.elapsed());
+    let gi = instance(&fed, "east-gloo-system").await.unwrap();
+    assert_eq!(gi.spec.control_plane.version, "1.17.0");
+    assert!(!gi.spec.is_enterprise);
 }

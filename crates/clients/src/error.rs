@@ -56,6 +56,32 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A namespace the operation needs does not exist.
+    #[error("the namespace {namespace} does not exist on the {side} cluster; {hint}")]
+    NamespaceMissing {
+        /// `remote` or `admin`.
+        side: &'static str,
+        /// The namespace.
+        namespace: String,
+        /// What to do.
+        hint: &'static str,
+    },
+    /// The API server answered without what the operation needs.
+    #[error("the {side} cluster's API server returned no {what}")]
+    IncompleteAnswer {
+        /// `remote` or `admin`.
+        side: &'static str,
+        /// What was missing.
+        what: String,
+    },
+    /// An object could not be encoded as JSON (a bug, not bad input).
+    #[error("cannot encode {what} as JSON: {reason}")]
+    Encode {
+        /// The object.
+        what: String,
+        /// Why.
+        reason: String,
+    },
     /// A metric could not be registered.
     #[error("failed to register metrics: {0}")]
     Metrics(#[from] Box<prometheus::Error>),

@@ -21,7 +21,7 @@ pub use health::Health;
 pub use sources::{ClusterSource, registered};
 
 use crate::error::Result;
-use crate::kubeconfig::{ClientLimits, KUBECONFIG_SECRET_TYPE, build_client, config_from_yaml};
+use crate::kubeconfig::{ClientLimits, KUBECONFIG_SECRET_TYPE, build_client, registered_config};
 use crate::metrics::RequestMetrics;
 
 /// How the pool runs.
@@ -289,14 +289,14 @@ impl ClusterPool {
     }
 
     async fn connect(&self, source: &ClusterSource) -> (Option<Client>, Health) {
-        let origin = format!("in Secret {}/{}", self.inner.options.namespace, source.secret_name);
+        let secret = format!("{}/{}", self.inner.options.namespace, source.secret_name);
         let built = match &source.kubeconfig {
-            Ok(text) => match config_from_yaml(text, &origin).await {
+            Ok(text) => match registered_config(text, &secret).await {
                 Ok(config) => build_client(config, &source.name, &self.inner.options.limits, &self.inner.metrics)
                     .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+                Err(problem) => Err(problem.to_string()),
             },
-            Err(e) => Err(e.clone()),
+            Err(problem) => Err(problem.to_string()),
         };
         match built {
             Ok(client) => {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use gatefed_model::KubernetesCluster;
 use k8s_openapi::api::core::v1::Secret;
 
-use crate::kubeconfig::{KUBECONFIG_SECRET_TYPE, kubeconfig_from_secret};
+use crate::kubeconfig::{KUBECONFIG_SECRET_TYPE, KubeconfigProblem, text_of_secret};
 
 /// One registered cluster as the federation namespace declares it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct ClusterSource {
     /// Name of the kubeconfig Secret.
     pub secret_name: String,
     /// The kubeconfig text, or why there is none.
-    pub kubeconfig: Result<String, String>,
+    pub kubeconfig: Result<String, KubeconfigProblem>,
     /// Labels of the KubernetesCluster (placement selectors match them).
     pub labels: BTreeMap<String, String>,
     /// Whether a KubernetesCluster exists (its status gets the probe results).
@@ -42,10 +42,10 @@ pub fn registered(secrets: &[Secret], clusters: &[KubernetesCluster]) -> BTreeMa
             kc.spec.secret_name.clone()
         };
         let kubeconfig = match by_name.get(secret_name.as_str()) {
-            Some(secret) => kubeconfig_from_secret(secret).map_err(|e| e.to_string()),
-            None => Err(format!(
-                "kubeconfig Secret {secret_name} (type {KUBECONFIG_SECRET_TYPE}) not found"
-            )),
+            Some(secret) => text_of_secret(secret),
+            None => Err(KubeconfigProblem::SecretMissing {
+                secret: format!("{}/{secret_name}", kc.metadata.namespace.as_deref().unwrap_or_default()),
+            }),
         };
         let labels = kc.metadata.labels.clone().unwrap_or_default();
         out.insert(
@@ -69,7 +69,7 @@ pub fn registered(secrets: &[Secret], clusters: &[KubernetesCluster]) -> BTreeMa
             ClusterSource {
                 name: name.to_owned(),
                 secret_name: name.to_owned(),
-                kubeconfig: kubeconfig_from_secret(secret).map_err(|e| e.to_string()),
+                kubeconfig: text_of_secret(secret),
                 labels: BTreeMap::new(),
                 has_cluster_object: false,
             },
@@ -133,12 +133,17 @@ mod tests {
             &[secret("bad", None)],
             &[cluster("gone", "nope"), cluster("bad", "bad")],
         );
-        assert!(out["gone"].kubeconfig.as_ref().is_err_and(|e| e.contains("nope")));
+        assert!(
+            out["gone"]
+                .kubeconfig
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("nope"))
+        );
         assert!(
             out["bad"]
                 .kubeconfig
                 .as_ref()
-                .is_err_and(|e| e.contains("no `kubeconfig` key"))
+                .is_err_and(|e| e.to_string().contains("no `kubeconfig` key"))
         );
     }
 }

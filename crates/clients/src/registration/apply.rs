@@ -66,8 +66,8 @@ impl Applier {
             .await
             .map_err(Error::kube("get", &kind, &label, side))?
             .is_some();
-        let mut value = serde_json::to_value(&obj).map_err(|e| Error::InvalidKubeconfig {
-            origin: label.clone(),
+        let mut value = serde_json::to_value(&obj).map_err(|e| Error::Encode {
+            what: format!("{kind} {label}"),
             reason: e.to_string(),
         })?;
         value["apiVersion"] = K::api_version(&K::DynamicType::default()).to_string().into();

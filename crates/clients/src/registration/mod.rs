@@ -191,11 +191,10 @@ pub async fn register(
         .await
         .map_err(Error::kube("get", "Namespace", fns, "admin"))?;
     if federation_ns.is_none() {
-        return Err(Error::InvalidKubeconfig {
-            origin: format!("of the admin cluster ({admin_server})"),
-            reason: format!(
-                "the federation namespace {fns} does not exist; create it (where the controller runs) or pass --federation-namespace"
-            ),
+        return Err(Error::NamespaceMissing {
+            side: "admin",
+            namespace: fns.to_owned(),
+            hint: "create it (where the controller runs) or pass --federation-namespace",
         });
     }
     require(&remote.client, "remote", &remote.access.server, &remote_needs(rns)).await?;
@@ -298,9 +297,9 @@ async fn write_everything(
             format!("{rns}/{name}"),
             "remote",
         ))?;
-    let status = token.status.ok_or_else(|| Error::InvalidKubeconfig {
-        origin: format!("for ServiceAccount {rns}/{name}"),
-        reason: "the TokenRequest API returned no token".into(),
+    let status = token.status.ok_or_else(|| Error::IncompleteAnswer {
+        side: "remote",
+        what: format!("token for ServiceAccount {rns}/{name} (TokenRequest status is empty)"),
     })?;
 
     let access = stored_access(&remote.access, opts.local_cluster_domain_override.as_deref());

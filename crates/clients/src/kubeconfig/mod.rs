@@ -1,11 +1,15 @@
-//! Kubeconfigs: reading them from `solo.io/kubeconfig` Secrets, writing them for registration, and
-//! turning them into layered clients.
+//! Kubeconfigs: reading them from `solo.io/kubeconfig` Secrets (strictly, see [`registered`]),
+//! writing them for registration, reading the user's own files (as kubectl does), and turning them
+//! into layered clients.
+
+mod registered;
+
+pub use registered::{KubeconfigProblem, check_inline, registered_config, secret_id, text_of_secret};
 
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use k8s_openapi::api::core::v1::Secret;
 use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
@@ -41,38 +45,8 @@ impl Default for ClientLimits {
     }
 }
 
-/// The kubeconfig text of a registration Secret.
-pub fn kubeconfig_from_secret(secret: &Secret) -> Result<String> {
-    let origin = || {
-        format!(
-            "in Secret {}/{}",
-            secret.metadata.namespace.as_deref().unwrap_or_default(),
-            secret.metadata.name.as_deref().unwrap_or_default()
-        )
-    };
-    let bytes = secret
-        .data
-        .as_ref()
-        .and_then(|d| d.get(KUBECONFIG_KEY))
-        .map(|b| b.0.clone())
-        .or_else(|| {
-            secret
-                .string_data
-                .as_ref()
-                .and_then(|d| d.get(KUBECONFIG_KEY))
-                .map(|s| s.clone().into_bytes())
-        })
-        .ok_or_else(|| Error::InvalidKubeconfig {
-            origin: origin(),
-            reason: format!("no `{KUBECONFIG_KEY}` key"),
-        })?;
-    String::from_utf8(bytes).map_err(|_| Error::InvalidKubeconfig {
-        origin: origin(),
-        reason: "not UTF-8".into(),
-    })
-}
-
-/// A client configuration from kubeconfig text (its current context).
+/// A client configuration from kubeconfig text the user gave (its current context). Registered
+/// clusters' kubeconfigs go through [`registered_config`] instead.
 pub async fn config_from_yaml(text: &str, origin: &str) -> Result<kube::Config> {
     let invalid = |reason: String| Error::InvalidKubeconfig {
         origin: origin.to_owned(),
