@@ -63,7 +63,8 @@ impl RequestMetrics {
         }
     }
 
-    /// Requests counted so far for `cluster` and `verb` (all results), for tests and benchmarks.
+    /// Requests counted so far for `cluster` and `verb` (`get`, `list`, `watch`, `patch`, ...; all
+    /// results), for tests and benchmarks.
     pub fn count(&self, cluster: &str, verb: &str) -> u64 {
         ["ok", "client_error", "server_error", "error"]
             .iter()
@@ -139,15 +140,63 @@ where
     }
 }
 
-/// The Kubernetes verb of a request, as far as the method and query tell.
+/// The Kubernetes verb of a request, from its method, path and query: a GET is a `watch`, a `list`
+/// (a collection path), a `get` (one object) or the health probe's `version`.
 fn verb_of<B>(req: &Request<B>) -> &'static str {
     match *req.method() {
         Method::GET if req.uri().query().is_some_and(|q| q.contains("watch=")) => "watch",
+        Method::GET if req.uri().path() == "/version" => "version",
+        Method::GET if is_collection(req.uri().path()) => "list",
         Method::GET => "get",
         Method::POST => "create",
         Method::PUT => "update",
         Method::PATCH => "patch",
         Method::DELETE => "delete",
         _ => "other",
+    }
+}
+
+/// Whether a resource path names a collection: after `/api/v1` or `/apis/<group>/<version>` come
+/// `plural` or `namespaces/<ns>/plural` (odd segment counts); objects add a name (even counts).
+fn is_collection(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let rest = match segments.first() {
+        Some(&"api") => segments.get(2..),
+        Some(&"apis") => segments.get(3..),
+        _ => None,
+    };
+    rest.is_some_and(|r| r.len() % 2 == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verb(method: Method, uri: &str) -> &'static str {
+        verb_of(&Request::builder().method(method).uri(uri).body(()).unwrap_or_default())
+    }
+
+    #[test]
+    fn requests_are_named_by_verb() {
+        assert_eq!(verb(Method::GET, "/version"), "version");
+        assert_eq!(verb(Method::GET, "/apis/gloo.solo.io/v1/upstreams?limit=500"), "list");
+        assert_eq!(verb(Method::GET, "/api/v1/namespaces/a/pods"), "list");
+        assert_eq!(verb(Method::GET, "/api/v1/nodes"), "list");
+        assert_eq!(verb(Method::GET, "/api/v1/namespaces/a"), "get");
+        assert_eq!(
+            verb(Method::GET, "/apis/gloo.solo.io/v1/namespaces/a/upstreams/u"),
+            "get"
+        );
+        assert_eq!(
+            verb(
+                Method::GET,
+                "/apis/gloo.solo.io/v1/upstreams?watch=true&resourceVersion=1"
+            ),
+            "watch"
+        );
+        assert_eq!(
+            verb(Method::PATCH, "/apis/gloo.solo.io/v1/namespaces/a/upstreams/u"),
+            "patch"
+        );
     }
 }

@@ -11,7 +11,9 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 
-use super::util::{build_release_controller, cpu_seconds, federation, metric_lines, register, start_controller};
+use super::util::{
+    build_release_controller, cpu_seconds, federation, metric_lines, percentile, register, start_controller,
+};
 
 /// Benchmark size.
 #[derive(clap::Args)]
@@ -22,6 +24,9 @@ pub struct Args {
     /// Member changes timed per run.
     #[arg(long, default_value_t = 50)]
     events: usize,
+    /// Controller binary to measure instead of this checkout's release build (to compare versions).
+    #[arg(long)]
+    controller: Option<std::path::PathBuf>,
 }
 
 struct Figures {
@@ -35,7 +40,10 @@ struct Figures {
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
-    let binary = build_release_controller(root)?;
+    let binary = match &args.controller {
+        Some(b) => b.clone(),
+        None => build_release_controller(root)?,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -45,12 +53,13 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
         rows.push(rt.block_on(one_run(&binary, *others, args.events))?);
     }
     println!(
-        "\n== discovery: member change -> GlooInstance updated, {} events per run ==",
-        args.events
+        "\n== discovery: member change -> GlooInstance updated, {} events per run ({}) ==",
+        args.events,
+        binary.display()
     );
     println!(
         "{:>7} {:>9} {:>9} {:>22} {:>24} {:>16} {:>15}",
-        "others", "p50", "p99", "translations/event", "other clusters' transl.", "translate mean", "CPU/event"
+        "others", "p50", "p99", "translations/event", "other clusters' transl.", "translate mean", "CPU/event*"
     );
     for f in rows {
         println!(
@@ -64,6 +73,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
             format!("{:.1?}", f.cpu_per_event),
         );
     }
+    println!("* controller CPU during the events minus its idle rate (probe period 5 s), per event");
     Ok(())
 }
 
@@ -175,7 +185,14 @@ async fn one_run(binary: &Path, others: usize, events: usize) -> anyhow::Result<
         translations(port, None) - translations(port, Some("target")),
     );
     let (h_sum0, h_count0) = histogram(port, "target");
+    // The controller's idle CPU rate (probes, lease-free housekeeping), measured over a quiet window,
+    // is taken out of the per-event figure.
+    let idle_window = Duration::from_secs(5);
+    let idle0 = cpu_seconds(controller.child.id());
+    tokio::time::sleep(idle_window).await;
+    let idle_rate = (cpu_seconds(controller.child.id()) - idle0) / idle_window.as_secs_f64();
     let cpu0 = cpu_seconds(controller.child.id());
+    let events_started = Instant::now();
     let mut latencies = Vec::new();
     for e in 0..events {
         let want = 10 + i32::try_from(e).unwrap_or(0);
@@ -200,17 +217,17 @@ async fn one_run(binary: &Path, others: usize, events: usize) -> anyhow::Result<
         // Events further apart than the debounce window: each is measured on its own.
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    let cpu = cpu_seconds(controller.child.id()) - cpu0;
+    let busy = cpu_seconds(controller.child.id()) - cpu0;
+    let cpu = (busy - idle_rate * events_started.elapsed().as_secs_f64()).max(0.0);
     let (h_sum, h_count) = histogram(port, "target");
     let target = translations(port, Some("target")) - t_before;
     let other = translations(port, None) - translations(port, Some("target")) - o_before;
     latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
     drop(controller);
     Ok(Figures {
         others,
-        p50: pct(0.5),
-        p99: pct(0.99),
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
         target_translations: target / events as f64,
         other_translations: other,
         translate_mean: Duration::from_secs_f64((h_sum - h_sum0) / (h_count - h_count0).max(1.0)),

@@ -35,14 +35,15 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
 async fn testenv(runs: usize) -> anyhow::Result<()> {
     println!(
         "{:<12} {:>8} {:>12} {:>12} {:>14} {:>14} {:>16}",
-        "etcd", "clusters", "start p50", "start max", "apiserver RSS", "etcd RSS", "RSS per cluster"
+        "etcd", "clusters", "start p50", "start max", "apiserver RSS*", "etcd RSS*", "RSS per cluster*"
     );
     for mode in [EtcdMode::Shared, EtcdMode::PerCluster] {
         for n in [1usize, 3] {
             let names: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             let mut times = Vec::new();
-            let (mut api_rss, mut etcd_rss) = (0u64, 0u64);
+            // Memory of every run, not just the last: the figure is their median.
+            let (mut api_rss, mut etcd_rss) = (Vec::new(), Vec::new());
             for _ in 0..runs {
                 let started = Instant::now();
                 let env = TestEnv::start_with(
@@ -57,15 +58,21 @@ async fn testenv(runs: usize) -> anyhow::Result<()> {
                 // Settle, then read resident memory of every process.
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
                 let api: Vec<u32> = env.clusters().iter().filter_map(|c| c.apiserver_pid()).collect();
-                api_rss = api.iter().map(|p| rss_kib(*p)).sum();
-                etcd_rss = env
-                    .pids()
-                    .iter()
-                    .filter(|p| !api.contains(p))
-                    .map(|p| rss_kib(*p))
-                    .sum();
+                api_rss.push(api.iter().map(|p| rss_kib(*p)).sum::<u64>());
+                etcd_rss.push(
+                    env.pids()
+                        .iter()
+                        .filter(|p| !api.contains(p))
+                        .map(|p| rss_kib(*p))
+                        .sum::<u64>(),
+                );
             }
             times.sort();
+            let median = |v: &mut Vec<u64>| {
+                v.sort_unstable();
+                v.get(v.len() / 2).copied().unwrap_or(0)
+            };
+            let (api_rss, etcd_rss) = (median(&mut api_rss), median(&mut etcd_rss));
             let mb = |kib: u64| format!("{:.0} MiB", kib as f64 / 1024.0);
             println!(
                 "{:<12} {:>8} {:>12} {:>12} {:>14} {:>14} {:>16}",
@@ -79,6 +86,7 @@ async fn testenv(runs: usize) -> anyhow::Result<()> {
             );
         }
     }
+    println!("* median over the {runs} runs, each read 2 s after start");
     Ok(())
 }
 

@@ -1,24 +1,28 @@
 //! `cargo xtask bench propagation`: N members x M federated objects on real API servers, with the
-//! release `gatefed-controller` as its own process. Prints: time until all PLACED, throughput, p50/p99
-//! latency from one admin write to the last member write, member writes issued vs the minimum needed,
-//! and the controller's CPU seconds and peak RSS.
+//! release `gatefed-controller` as its own process (or another binary, `--controller`, to compare).
+//!
+//! Every figure comes from per-(member, object) timestamps: a watch on each member records when each
+//! child first shows each value. Bulk: admin write of an object -> its child on a member. Updates:
+//! admin write -> the child on each member, "last member" being the max over members. Also: member
+//! writes vs the minimum needed, member requests by verb (GETs for new destinations), watches per
+//! member, controller CPU and peak RSS.
 
-use std::collections::HashMap;
-use std::path::Path;
-
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use gatefed_model::{FederatedKind, GlooKind};
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use super::util::{
-    build_release_controller, cpu_seconds, federation, member_requests, member_writes, peak_rss_kib, register,
-    start_controller,
+    build_release_controller, cpu_seconds, federation, member_requests, member_writes, metric_lines, peak_rss_kib,
+    percentile, register, start_controller,
 };
 
 /// Benchmark size.
@@ -33,10 +37,16 @@ pub struct Args {
     /// Single-object updates timed one after another for the latency figures.
     #[arg(long, default_value_t = 100)]
     updates: usize,
+    /// Controller binary to measure instead of this checkout's release build (to compare versions).
+    #[arg(long)]
+    controller: Option<PathBuf>,
 }
 
 pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
-    let binary = build_release_controller(root)?;
+    let binary = match &args.controller {
+        Some(b) => b.clone(),
+        None => build_release_controller(root)?,
+    };
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -45,14 +55,6 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
 }
 
 const NS: &str = "gloo-system";
-
-fn upstreams() -> ApiResource {
-    GlooKind::Upstream.gvk().api_resource()
-}
-
-fn federated_upstreams() -> ApiResource {
-    FederatedKind::Upstream.gvk().api_resource()
-}
 
 fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
     json!({
@@ -63,21 +65,48 @@ fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
     })
 }
 
-async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
-    let members: Vec<String> = (0..args.members).map(|i| format!("member{i}")).collect();
-    let env = federation(&members).await?;
-    for m in &members {
-        register(&env, m).await?;
-    }
-    let admin = env.cluster("admin");
-    let (controller, metrics_port) =
-        start_controller(binary, admin.kubeconfig_path(), &env.dir().join("controller.log")).await?;
+/// When each member first showed each (object, value).
+#[derive(Default)]
+struct Seen {
+    at: Mutex<HashMap<(usize, String, String), Instant>>,
+    changed: Notify,
+}
 
-    // Member watches record when each child value lands.
-    let (tx, mut rx) = mpsc::unbounded_channel::<(String, String, Instant)>();
-    for m in &members {
-        let api: Api<DynamicObject> = Api::namespaced_with(env.cluster(m).client(), NS, &upstreams());
-        let tx = tx.clone();
+impl Seen {
+    fn record(&self, member: usize, name: String, addr: String) {
+        let mut at = self.at.lock().unwrap_or_else(|p| p.into_inner());
+        at.entry((member, name, addr)).or_insert_with(Instant::now);
+        drop(at);
+        self.changed.notify_waiters();
+    }
+
+    fn get(&self, member: usize, name: &str, addr: &str) -> Option<Instant> {
+        let at = self.at.lock().unwrap_or_else(|p| p.into_inner());
+        at.get(&(member, name.to_owned(), addr.to_owned())).copied()
+    }
+
+    /// Waits until every member shows `addr` for `name`; the per-member times.
+    async fn wait_all(&self, members: usize, name: &str, addr: &str) -> anyhow::Result<Vec<Instant>> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let notified = self.changed.notified();
+            let seen: Vec<Instant> = (0..members).filter_map(|m| self.get(m, name, addr)).collect();
+            if seen.len() == members {
+                return Ok(seen);
+            }
+            if Instant::now() > deadline {
+                bail!("{name}={addr} reached only {} of {members} members", seen.len());
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+        }
+    }
+}
+
+fn watch_members(env: &gatefed_testenv::TestEnv, members: &[String], seen: &Arc<Seen>) {
+    for (i, m) in members.iter().enumerate() {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(env.cluster(m).client(), NS, &GlooKind::Upstream.gvk().api_resource());
+        let seen = seen.clone();
         tokio::spawn(async move {
             let mut events = std::pin::pin!(
                 watcher(api, watcher::Config::default())
@@ -89,13 +118,53 @@ async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                let _ = tx.send((o.metadata.name.unwrap_or_default(), addr, Instant::now()));
+                seen.record(i, o.metadata.name.unwrap_or_default(), addr);
             }
         });
     }
+}
 
-    // Phase 1: M objects at once.
-    let fed: Api<DynamicObject> = Api::namespaced_with(admin.client(), NS, &federated_upstreams());
+fn line(label: &str, sorted: &[Duration]) -> String {
+    format!(
+        "{label:<34} p50 {:>9.1?}  p99 {:>9.1?}  max {:>9.1?}",
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.99),
+        sorted.last().copied().unwrap_or_default()
+    )
+}
+
+/// Watch requests per member (a watch is opened once per kind; reopened only on timeouts or errors).
+fn watches_per_member(port: u16) -> String {
+    let mut by_cluster: BTreeMap<String, u64> = BTreeMap::new();
+    for (k, v) in metric_lines(port, "gatefed_member_requests_total") {
+        if k.contains("verb=\"watch\"")
+            && let Some(c) = k.split("cluster=\"").nth(1).and_then(|s| s.split('"').next())
+        {
+            *by_cluster.entry(c.to_owned()).or_default() += v as u64;
+        }
+    }
+    by_cluster
+        .iter()
+        .map(|(c, n)| format!("{c}={n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
+    let members: Vec<String> = (0..args.members).map(|i| format!("member{i}")).collect();
+    let env = federation(&members).await?;
+    for m in &members {
+        register(&env, m).await?;
+    }
+    let admin = env.cluster("admin");
+    let (controller, metrics_port) =
+        start_controller(binary, admin.kubeconfig_path(), &env.dir().join("controller.log")).await?;
+    let seen = Arc::new(Seen::default());
+    watch_members(&env, &members, &seen);
+
+    // Phase 1: M objects at once; each object's admin write time is kept.
+    let fed: Api<DynamicObject> =
+        Api::namespaced_with(admin.client(), NS, &FederatedKind::Upstream.gvk().api_resource());
     let cpu_before = cpu_seconds(controller.child.id());
     println!(
         "creating {} FederatedUpstreams on {} members ({} children)...",
@@ -105,19 +174,20 @@ async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
     );
     let started = Instant::now();
     let pp = PatchParams::apply("bench").force();
-    futures::stream::iter(0..args.objects)
+    let written: Vec<(String, Instant)> = futures::stream::iter(0..args.objects)
         .map(|i| {
             let fed = fed.clone();
-            let (pp, obj) = (pp.clone(), object(&format!("us-{i}"), "v0", &members));
-            async move { fed.patch(&format!("us-{i}"), &pp, &Patch::Apply(&obj)).await }
+            let name = format!("us-{i}");
+            let (pp, obj) = (pp.clone(), object(&name, "v0", &members));
+            async move {
+                if let Err(e) = fed.patch(&name, &pp, &Patch::Apply(&obj)).await {
+                    eprintln!("create {name} failed: {e}");
+                }
+                (name, Instant::now())
+            }
         })
         .buffer_unordered(16)
-        .for_each(|r| {
-            if let Err(e) = r {
-                eprintln!("create failed: {e}");
-            }
-            futures::future::ready(())
-        })
+        .collect()
         .await;
     let created = started.elapsed();
     loop {
@@ -138,69 +208,81 @@ async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
     let all_placed = started.elapsed();
     let cpu_phase1 = cpu_seconds(controller.child.id()) - cpu_before;
     let writes_phase1 = member_writes(metrics_port);
-    while rx.try_recv().is_ok() {}
+    let requests_phase1 = member_requests(metrics_port);
+    let mut bulk = Vec::new();
+    let mut last_child = started;
+    for (name, at) in &written {
+        for when in seen.wait_all(args.members, name, "v0").await? {
+            bulk.push(when.saturating_duration_since(*at));
+            last_child = last_child.max(when);
+        }
+    }
+    bulk.sort();
 
-    // Phase 2: one update at a time, admin write -> last member write.
+    // Phase 2: one update at a time, admin write -> each member's child.
     println!("timing {} single-object updates...", args.updates);
-    let mut latencies = Vec::new();
+    let mut last_member = Vec::new();
+    let mut per_member: Vec<Vec<Duration>> = vec![Vec::new(); args.members];
     for u in 0..args.updates {
-        let name = format!("us-{}", u % args.objects);
+        let name = format!("us-{}", u % args.objects.max(1));
         let addr = format!("v{}", u + 1);
         let t0 = Instant::now();
         fed.patch(&name, &pp, &Patch::Apply(&object(&name, &addr, &members)))
             .await?;
-        let mut seen: HashMap<usize, Instant> = HashMap::new();
-        let mut pending = args.members;
-        while pending > 0 {
-            let (n, a, at) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
-                .await?
-                .context("watch ended")?;
-            if n == name && a == addr {
-                seen.insert(seen.len(), at);
-                pending -= 1;
-            }
+        let times = seen
+            .wait_all(args.members, &name, &addr)
+            .await
+            .context("update propagation")?;
+        for (m, at) in times.iter().enumerate() {
+            per_member[m].push(at.duration_since(t0));
         }
-        latencies.push(seen.values().max().map(|t| t.duration_since(t0)).unwrap_or_default());
+        last_member.push(times.iter().max().map(|t| t.duration_since(t0)).unwrap_or_default());
     }
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
+    last_member.sort();
+    for l in &mut per_member {
+        l.sort();
+    }
     let writes_total = member_writes(metrics_port);
     let rss_peak = peak_rss_kib(controller.child.id());
     let cpu_total = cpu_seconds(controller.child.id()) - cpu_before;
-    let requests = member_requests(metrics_port);
 
     println!(
-        "\n== propagation: {} members x {} objects ==",
-        args.members, args.objects
+        "\n== propagation: {} members x {} objects ({}) ==",
+        args.members,
+        args.objects,
+        binary.display()
     );
-    println!("admin writes issued in        {:.2?}", created);
+    println!("admin writes issued in             {created:.2?}");
     println!(
-        "time until all PLACED         {:.2?}  ({:.0} children/s)",
-        all_placed,
+        "time until all PLACED              {all_placed:.2?}  ({:.0} children/s)",
         (args.objects * args.members) as f64 / all_placed.as_secs_f64()
     );
     println!(
-        "update latency (admin write -> last member write), {} updates:",
-        args.updates
+        "last child on a member after       {:.2?} (from the first admin write)",
+        last_child.duration_since(started)
     );
+    println!("{}", line("bulk: admin write -> member child", &bulk));
+    println!("{}", line("update: admin write -> last member", &last_member));
+    for (m, l) in per_member.iter().enumerate() {
+        println!("{}", line(&format!("update: admin write -> {}", members[m]), l));
+    }
     println!(
-        "  p50 {:.1?}   p99 {:.1?}   max {:.1?}",
-        pct(0.50),
-        pct(0.99),
-        latencies[latencies.len() - 1]
-    );
-    println!(
-        "member writes, bulk phase     {writes_phase1} (minimum needed {})",
+        "member writes, bulk phase          {writes_phase1} (minimum needed {})",
         args.objects * args.members
     );
     println!(
-        "member writes, total          {writes_total} (minimum needed {})",
+        "member writes, total               {writes_total} (minimum needed {})",
         args.objects * args.members + args.updates * args.members
     );
-    println!("member requests by verb       {requests}");
-    println!("controller CPU, bulk phase    {cpu_phase1:.1} s");
-    println!("controller CPU, total         {cpu_total:.1} s");
-    println!("controller peak RSS           {:.0} MiB", rss_peak as f64 / 1024.0);
+    println!("member requests, bulk phase        {requests_phase1}");
+    println!("member requests, total             {}", member_requests(metrics_port));
+    println!(
+        "watch requests per member          {}",
+        watches_per_member(metrics_port)
+    );
+    println!("controller CPU, bulk phase         {cpu_phase1:.1} s");
+    println!("controller CPU, total              {cpu_total:.1} s");
+    println!("controller peak RSS                {:.0} MiB", rss_peak as f64 / 1024.0);
     drop(controller);
     Ok(())
 }

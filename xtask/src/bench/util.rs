@@ -58,6 +58,8 @@ pub async fn start_controller(binary: &Path, admin_kubeconfig: &Path, log: &Path
                 &format!("127.0.0.1:{health_port}"),
             ])
             .args(["--leader-elect", "false"])
+            // Fixed, so figures from different versions compare (probes cost CPU in every run).
+            .args(["--probe-period-seconds", "5"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log)?)
@@ -176,4 +178,13 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The `p` quantile (0..=1) of sorted durations (nearest rank).
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    if sorted.is_empty() {
+        return std::time::Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
 }
