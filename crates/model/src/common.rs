@@ -58,9 +58,11 @@ pub struct TypedObjectRef {
 pub struct Placement {
     /// Target namespaces on each selected cluster.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 256))]
     pub namespaces: Vec<String>,
     /// Registered cluster names; `"*"` selects every registered cluster (a gatefed extension).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1000))]
     pub clusters: Vec<String>,
     /// Also select every registered cluster whose KubernetesCluster labels match (a gatefed extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]

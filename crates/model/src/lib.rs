@@ -17,6 +17,7 @@ pub mod federated;
 pub mod gloo;
 pub mod glooinstance;
 pub mod gvk;
+pub mod limits;
 pub mod member;
 pub mod owner;
 pub mod placement_status;

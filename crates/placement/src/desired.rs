@@ -3,6 +3,10 @@
 use std::collections::BTreeMap;
 
 use gatefed_model::PlacementOverride;
+use gatefed_model::federated::{JsonPatchOp, JsonPatchOperation};
+use gatefed_model::limits::{
+    MAX_CHILD_BYTES, MAX_CLUSTERS, MAX_DESTINATIONS, MAX_NAMESPACES, MAX_OVERRIDES, MAX_PATCH_OPS,
+};
 use gatefed_model::owner::{OWNER_KEY, owner_marks};
 use serde_json::{Map, Value, json};
 
@@ -63,6 +67,13 @@ pub fn desired_children(input: &FederatedInput, inventory: &Inventory) -> Result
         }
         Some(n) => check_name(n, "template.metadata.name")?,
     }
+    check_len(placement.clusters.len(), MAX_CLUSTERS, "placement.clusters")?;
+    check_len(placement.namespaces.len(), MAX_NAMESPACES, "placement.namespaces")?;
+    check_len(spec.overrides.len(), MAX_OVERRIDES, "overrides")?;
+    for (i, o) in spec.overrides.iter().enumerate() {
+        check_len(o.clusters.len(), MAX_CLUSTERS, &format!("overrides[{i}].clusters"))?;
+        check_len(o.json_patch.len(), MAX_PATCH_OPS, &format!("overrides[{i}].jsonPatch"))?;
+    }
     for (i, ns) in placement.namespaces.iter().enumerate() {
         check_namespace(ns, &format!("placement.namespaces[{i}]"))?;
     }
@@ -96,6 +107,12 @@ pub fn desired_children(input: &FederatedInput, inventory: &Inventory) -> Result
     selected.dedup();
     unregistered_clusters.sort();
     unregistered_clusters.dedup();
+    let destinations = (selected.len() + unregistered_clusters.len()).saturating_mul(placement.namespaces.len());
+    if destinations > MAX_DESTINATIONS {
+        return Err(Invalid(format!(
+            "the placement selects {destinations} destinations (clusters x namespaces), over the limit of {MAX_DESTINATIONS}"
+        )));
+    }
 
     let owner = owner_marks(input.namespace, input.name);
     let base = json!({ "metadata": serde_json::to_value(metadata).unwrap_or_default(), "spec": template_spec });
@@ -149,30 +166,7 @@ fn render_for_cluster(
             json_patch::merge(&mut doc, &Value::Object(mp.clone()));
         }
         if !o.json_patch.is_empty() {
-            let ops: Vec<Value> = o
-                .json_patch
-                .iter()
-                .map(|op| {
-                    let mut v = serde_json::to_value(op).unwrap_or_default();
-                    let needs_value = matches!(
-                        op.op,
-                        gatefed_model::federated::JsonPatchOp::Add
-                            | gatefed_model::federated::JsonPatchOp::Replace
-                            | gatefed_model::federated::JsonPatchOp::Test
-                    );
-                    if needs_value && op.value.is_none() {
-                        v["value"] = Value::Null;
-                    }
-                    v
-                })
-                .collect();
-            let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops))
-                .map_err(|e| Invalid(format!("overrides[{i}].jsonPatch is not a valid JSON patch: {e}")))?;
-            json_patch::patch(&mut doc, &patch).map_err(|e| {
-                Invalid(format!(
-                    "overrides[{i}].jsonPatch does not apply on cluster {cluster}: {e}"
-                ))
-            })?;
+            apply_json_patch(&mut doc, &o.json_patch, i, cluster)?;
         }
     }
     if !doc.get("spec").is_some_and(Value::is_object) {
@@ -217,6 +211,15 @@ fn child_for(
         "metadata": { "name": name, "namespace": ns, "labels": labels, "annotations": annotations },
         "spec": spec,
     });
+    let size = serde_json::to_vec(&manifest).map_or(0, |b| b.len());
+    if size > MAX_CHILD_BYTES {
+        return Err(Invalid(format!(
+            "the {} for cluster {cluster} would be {} KiB, over the limit of {} KiB per child",
+            gvk.kind,
+            size / 1024,
+            MAX_CHILD_BYTES / 1024
+        )));
+    }
     let hash = content_hash(&manifest);
     manifest["metadata"]["annotations"][HASH_ANNOTATION] = Value::String(hash.clone());
     Ok(DesiredChild {
@@ -225,6 +228,54 @@ fn child_for(
         hash,
         want,
     })
+}
+
+/// Applies one override's JSON patch, one operation at a time, refusing any operation that could
+/// grow the document past [`MAX_CHILD_BYTES`]: a patch that copies a document into itself doubles it
+/// per operation, and would otherwise take the controller's memory with it.
+fn apply_json_patch(doc: &mut Value, ops: &[JsonPatchOperation], i: usize, cluster: &str) -> Result<(), Invalid> {
+    let encoded = |v: &Value| serde_json::to_vec(v).map_or(0, |b| b.len());
+    let mut size = encoded(doc);
+    for (j, op) in ops.iter().enumerate() {
+        let field = format!("overrides[{i}].jsonPatch[{j}]");
+        // An upper bound of the growth: what the operation writes (remove and move add nothing).
+        let added = match op.op {
+            JsonPatchOp::Add | JsonPatchOp::Replace => op.value.as_ref().map_or(4, encoded),
+            JsonPatchOp::Copy => match op.from.as_deref().and_then(|from| doc.pointer(from)) {
+                Some(v) => encoded(v),
+                None => 0,
+            },
+            JsonPatchOp::Move | JsonPatchOp::Remove | JsonPatchOp::Test => 0,
+        };
+        size = size.saturating_add(added);
+        if size > MAX_CHILD_BYTES {
+            return Err(Invalid(format!(
+                "{field} ({:?} {}) would grow the template for cluster {cluster} past {} KiB, the limit per child",
+                op.op,
+                op.path,
+                MAX_CHILD_BYTES / 1024
+            )));
+        }
+        let mut v = serde_json::to_value(op).unwrap_or_default();
+        if matches!(op.op, JsonPatchOp::Add | JsonPatchOp::Replace | JsonPatchOp::Test) && op.value.is_none() {
+            v["value"] = Value::Null;
+        }
+        let patch: json_patch::Patch = serde_json::from_value(Value::Array(vec![v]))
+            .map_err(|e| Invalid(format!("{field} is not a valid JSON patch operation: {e}")))?;
+        json_patch::patch(doc, &patch).map_err(|e| {
+            Invalid(format!(
+                "overrides[{i}].jsonPatch does not apply on cluster {cluster}: operation {j}: {e}"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn check_len(len: usize, max: usize, field: &str) -> Result<(), Invalid> {
+    if len > max {
+        return Err(Invalid(format!("{field} has {len} entries, over the limit of {max}")));
+    }
+    Ok(())
 }
 
 fn check_name(name: &str, field: &str) -> Result<(), Invalid> {

@@ -46,16 +46,53 @@ pub fn cluster_not_ready(cluster: &str, reason: &str) -> String {
     format!("Cluster {cluster} is not ready ({reason}); retrying")
 }
 
-/// An object not ours is where a child would go.
-pub fn foreign_object(kind: &str, namespace: &str, name: &str, cluster: &str, owner: Option<&str>) -> String {
-    let holder = match owner {
-        Some(o) => format!("is owned by federated object {o}"),
-        None => "was not created by gatefed or Gloo Fed".to_owned(),
-    };
+/// An object not ours is where a child would go; `live` when its owner is a live federated object.
+pub fn foreign_object(
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    cluster: &str,
+    owner: Option<&str>,
+    live: bool,
+) -> String {
+    let at = format!("A {kind} named {namespace}/{name} already exists on cluster {cluster}");
+    match (owner, live) {
+        (Some(o), true) => format!(
+            "{at} and is owned by federated object {o}; it is left unchanged whatever the conflict policy \
+             (ADOPT never takes another federated object's child). Rename the template, or remove that \
+             destination from {o}"
+        ),
+        (Some(o), false) => format!(
+            "{at} and was left by federated object {o}, which no longer exists; it is left unchanged. \
+             Rename the template, delete that {kind}, or set spec.conflictPolicy: ADOPT to take it over"
+        ),
+        (None, _) => format!(
+            "{at} and was not created by gatefed or Gloo Fed; it is left unchanged. \
+             Rename the template, delete that {kind}, or set spec.conflictPolicy: ADOPT to take it over"
+        ),
+    }
+}
+
+/// An older federated object wants the same child at a free destination: it gets it.
+pub fn wanted_by_older(kind: &str, namespace: &str, name: &str, cluster: &str, other: &str) -> String {
     format!(
-        "A {kind} named {namespace}/{name} already exists on cluster {cluster} and {holder}; it is left unchanged. \
-         Rename the template, delete that {kind}, or set spec.conflictPolicy: ADOPT to take it over"
+        "Federated object {other}, created earlier, also places a {kind} named {namespace}/{name} on cluster \
+         {cluster}; the oldest object gets a contested name, so this destination is left to it. Rename the template"
     )
+}
+
+/// The placement selects no destination.
+pub fn nothing_placed(spec: &gatefed_model::FederatedSpec) -> String {
+    let placement = spec.placement.clone().unwrap_or_default();
+    if placement.namespaces.is_empty() {
+        "Nothing is placed: placement.namespaces is empty".to_owned()
+    } else if placement.cluster_selector.is_some() {
+        "Nothing is placed: no registered cluster matches placement.clusterSelector (or placement.clusters); \
+         waiting for one that does"
+            .to_owned()
+    } else {
+        "Nothing is placed: placement.clusters is empty".to_owned()
+    }
 }
 
 /// Children could not be cleaned up because a cluster is unreachable.

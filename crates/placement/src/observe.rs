@@ -10,10 +10,13 @@ use serde_json::Value;
 pub enum Ownership {
     /// A child of the federated object being planned.
     Ours,
-    /// Someone else's: another federated object (`Some(owner id)`) or nobody we know (`None`).
+    /// Someone else's: another federated object's (`owner`), or nobody's we know (`None`).
     Foreign {
         /// The owner id it claims, if any.
         owner: Option<String>,
+        /// The claimed owner is a live federated object: its child is never taken, whatever the
+        /// conflict policy. `false` for a child left by a deleted object, or no owner at all.
+        live: bool,
     },
 }
 
@@ -47,6 +50,9 @@ pub enum ClusterObservation {
 pub struct Observed {
     /// By cluster name; a registered cluster missing here counts as [`ClusterObservation::Pending`].
     pub clusters: BTreeMap<String, ClusterObservation>,
+    /// Destinations (cluster, namespace, name) where nothing stands yet but an older live federated
+    /// object wants the same child: left to it (the oldest object wanting a free name gets it).
+    pub reserved: BTreeMap<(String, String, String), String>,
 }
 
 impl ObservedObject {

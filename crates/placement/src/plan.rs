@@ -220,7 +220,15 @@ pub fn plan_desired(
         };
         let mut placed = dest(PlacementState::Placed, None);
         match objects.get(&(ns.clone(), child.name.clone())) {
-            None => actions.push(apply(false, true)),
+            None => {
+                let destination = (cluster.clone(), ns.clone(), child.name.clone());
+                if let Some(older) = observed.reserved.get(&destination) {
+                    let message = wanted_by_older(child_kind, ns, &child.name, cluster, older);
+                    status.set_destination(cluster, ns, dest(PlacementState::Failed, Some(message)));
+                    continue;
+                }
+                actions.push(apply(false, true));
+            }
             Some(obj) => match &obj.ownership {
                 Ownership::Ours => {
                     placed.gloo_status = obj.gloo_status.clone();
@@ -230,8 +238,9 @@ pub fn plan_desired(
                         actions.push(apply(false, false));
                     }
                 }
-                Ownership::Foreign { owner } if !adopt => {
-                    let message = foreign_object(child_kind, ns, &child.name, cluster, owner.as_deref());
+                // Another live federated object's child is never taken; ADOPT takes only the others.
+                Ownership::Foreign { owner, live } if *live || !adopt => {
+                    let message = foreign_object(child_kind, ns, &child.name, cluster, owner.as_deref(), *live);
                     status.set_destination(cluster, ns, dest(PlacementState::Failed, Some(message)));
                     continue;
                 }
@@ -270,6 +279,11 @@ pub fn plan_desired(
     }
     actions.sort_by(|a, b| a.destination().cmp(&b.destination()));
     finish_overall(&mut status);
+    if desired.children.is_empty() && desired.unregistered.is_empty() {
+        // Not PLACED: nothing is anywhere, and the user should know why.
+        status.state = Some(PlacementState::Pending);
+        status.message = Some(nothing_placed(input.spec));
+    }
     if let Some(first) = desired.unregistered.first() {
         status.state = Some(PlacementState::Invalid);
         status.message = Some(cluster_not_registered(&first.0));

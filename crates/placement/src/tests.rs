@@ -52,6 +52,7 @@ fn all_synced_empty(inv: &Inventory) -> Observed {
             .keys()
             .map(|c| (c.clone(), ClusterObservation::Synced(BTreeMap::new())))
             .collect(),
+        ..Default::default()
     }
 }
 
@@ -265,40 +266,85 @@ fn in_sync_children_need_no_write_but_drift_does() {
     );
 }
 
-#[test]
-fn foreign_objects_are_left_alone_unless_adopted() {
-    let inv = inventory();
-    let foreign = ObservedObject {
+fn foreign(owner: Option<&str>, live: bool) -> ObservedObject {
+    ObservedObject {
         ownership: Ownership::Foreign {
-            owner: Some("team-a.other".into()),
+            owner: owner.map(str::to_owned),
+            live,
         },
         hash: None,
         content: json!({}),
         gloo_status: None,
-    };
-    let mut observed = all_synced_empty(&inv);
-    observed
-        .clusters
-        .insert("east".into(), synced(vec![(("gloo-system", "echo"), foreign)]));
+    }
+}
+
+fn message(p: &Plan) -> String {
+    p.status
+        .destination("east", "gloo-system")
+        .and_then(|d| d.message.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn foreign_objects_are_left_alone_and_adopted_only_when_nobody_live_owns_them() {
+    let inv = inventory();
     let s = upstream(&["east"], &["gloo-system"]);
+    let mut adopting = s.clone();
+    adopting.conflict_policy = Some(ConflictPolicy::Adopt);
+    let with = |o: ObservedObject| {
+        let mut observed = all_synced_empty(&inv);
+        observed
+            .clusters
+            .insert("east".into(), synced(vec![(("gloo-system", "echo"), o)]));
+        observed
+    };
+
+    // Another live federated object's child: never taken, even with ADOPT.
+    let live = with(foreign(Some("team-a.other"), true));
+    for spec in [&s, &adopting] {
+        let p = plan(&input(spec), &inv, &live);
+        assert!(p.actions.is_empty());
+        assert_eq!(state(&p, "east", "gloo-system"), Some(PlacementState::Failed));
+        let msg = message(&p);
+        assert!(msg.contains("owned by federated object team-a.other"), "{msg}");
+        assert!(msg.contains("whatever the conflict policy"), "{msg}");
+    }
+
+    // Nobody's, or left by a deleted object: FAILED with the ADOPT hint, adopted with ADOPT.
+    for (o, words) in [
+        (foreign(None, false), "not created by gatefed"),
+        (
+            foreign(Some("team-a.gone"), false),
+            "left by federated object team-a.gone",
+        ),
+    ] {
+        let observed = with(o);
+        let p = plan(&input(&s), &inv, &observed);
+        assert!(p.actions.is_empty());
+        let msg = message(&p);
+        assert!(msg.contains(words) && msg.contains("conflictPolicy: ADOPT"), "{msg}");
+        let p = plan(&input(&adopting), &inv, &observed);
+        assert!(matches!(&p.actions[..], [Action::Apply { adopt: true, .. }]));
+    }
+}
+
+#[test]
+fn a_free_name_an_older_object_wants_is_left_to_it() {
+    let inv = inventory();
+    let s = upstream(&["east"], &["gloo-system"]);
+    let mut observed = all_synced_empty(&inv);
+    observed.reserved.insert(
+        ("east".into(), "gloo-system".into(), "echo".into()),
+        "gloo-system.first".into(),
+    );
     let p = plan(&input(&s), &inv, &observed);
     assert!(p.actions.is_empty());
     assert_eq!(state(&p, "east", "gloo-system"), Some(PlacementState::Failed));
-    let msg = p
-        .status
-        .destination("east", "gloo-system")
-        .and_then(|d| d.message.clone())
-        .unwrap_or_default();
     assert!(
-        msg.contains("owned by federated object team-a.other") && msg.contains("conflictPolicy: ADOPT"),
-        "{msg}"
+        message(&p).contains("Federated object gloo-system.first, created earlier"),
+        "{}",
+        message(&p)
     );
-
-    let mut adopting = s.clone();
-    adopting.conflict_policy = Some(ConflictPolicy::Adopt);
-    let p = plan(&input(&adopting), &inv, &observed);
-    assert!(matches!(&p.actions[..], [Action::Apply { adopt: true, .. }]));
-    assert_eq!(p.status.state, Some(PlacementState::Placed));
 }
 
 #[test]
@@ -412,4 +458,76 @@ fn cleanup_deletes_or_orphans_and_waits_for_unreachable_clusters() {
 
     let empty = plan(&deleting, &inv, &all_synced_empty(&inv));
     assert!(empty.actions.is_empty() && empty.cleanup_done);
+}
+
+#[test]
+fn a_patch_that_doubles_the_template_is_stopped_before_it_grows() {
+    use gatefed_model::PlacementOverride;
+    use gatefed_model::federated::{JsonPatchOp, JsonPatchOperation};
+    let inv = inventory();
+    let mut s = upstream(&["east"], &["gloo-system"]);
+    // 26 copies of /spec into itself would make 2^26 copies: about 2 GB from a 1 KB object.
+    s.overrides = vec![PlacementOverride {
+        clusters: vec!["east".into()],
+        json_patch: (0..26)
+            .map(|i| JsonPatchOperation {
+                op: JsonPatchOp::Copy,
+                path: format!("/spec/c{i}"),
+                from: Some("/spec".into()),
+                value: None,
+            })
+            .collect(),
+        ..Default::default()
+    }];
+    let p = plan(&input(&s), &inv, &all_synced_empty(&inv));
+    assert!(p.actions.is_empty());
+    assert_eq!(p.status.state, Some(PlacementState::Invalid));
+    let msg = p.status.message.unwrap_or_default();
+    assert!(
+        msg.contains("would grow the template for cluster east past 256 KiB"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn oversized_placements_are_invalid_naming_the_limit() {
+    let inv = inventory();
+    let namespaces: Vec<String> = (0..300).map(|i| format!("ns-{i}")).collect();
+    let refs: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+    let s = upstream(&["east"], &refs);
+    let p = plan(&input(&s), &inv, &all_synced_empty(&inv));
+    assert_eq!(p.status.state, Some(PlacementState::Invalid));
+    assert_eq!(
+        p.status.message.as_deref(),
+        Some("placement.namespaces has 300 entries, over the limit of 256")
+    );
+
+    let mut big = upstream(&["east"], &["gloo-system"]);
+    if let Some(t) = big.template.as_mut() {
+        t.spec = Some(
+            serde_json::from_value(json!({"static": {"hosts": [{"addr": "x".repeat(300 * 1024), "port": 80}]}}))
+                .unwrap_or_default(),
+        );
+    }
+    let p = plan(&input(&big), &inv, &all_synced_empty(&inv));
+    let msg = p.status.message.unwrap_or_default();
+    assert!(msg.contains("over the limit of 256 KiB per child"), "{msg}");
+}
+
+#[test]
+fn a_placement_that_selects_nothing_says_so() {
+    let inv = inventory();
+    let mut s = upstream(&[], &["gloo-system"]);
+    if let Some(p) = s.placement.as_mut() {
+        p.cluster_selector =
+            Some(serde_json::from_value(json!({"matchLabels": {"region": "mars"}})).unwrap_or_default());
+    }
+    let p = plan(&input(&s), &inv, &all_synced_empty(&inv));
+    assert_eq!(p.status.state, Some(PlacementState::Pending));
+    assert!(
+        p.status
+            .message
+            .unwrap_or_default()
+            .contains("no registered cluster matches placement.clusterSelector"),
+    );
 }

@@ -56,15 +56,23 @@ fn federated_spec() -> impl Strategy<Value = FederatedSpec> {
 
 #[derive(Clone, Debug)]
 enum Seed {
-    Ours { port: u16, stale_hash: bool },
-    Foreign,
+    Ours {
+        port: u16,
+        stale_hash: bool,
+    },
+    Foreign {
+        live: bool,
+    },
+    /// Nothing there, but an older object wants the name.
+    Reserved,
 }
 
 fn observed(inv: Inventory) -> impl Strategy<Value = (Inventory, Observed)> {
     let slot = prop_oneof![
         3 => Just(None),
         1 => (0u16..3, any::<bool>()).prop_map(|(port, stale_hash)| Some(Seed::Ours { port, stale_hash })),
-        1 => Just(Some(Seed::Foreign)),
+        1 => any::<bool>().prop_map(|live| Some(Seed::Foreign { live })),
+        1 => Just(Some(Seed::Reserved)),
     ];
     let n = CLUSTERS.len() * NAMESPACES.len() * NAMES.len();
     (
@@ -85,8 +93,17 @@ fn observed(inv: Inventory) -> impl Strategy<Value = (Inventory, Observed)> {
                         for (ni, ns) in NAMESPACES.iter().enumerate() {
                             for (oi, name) in NAMES.iter().enumerate() {
                                 let seed = &slots[(ci * NAMESPACES.len() + ni) * NAMES.len() + oi];
-                                if let Some(seed) = seed {
-                                    objects.insert(((*ns).to_owned(), (*name).to_owned()), seeded(seed, ns, name));
+                                match seed {
+                                    Some(Seed::Reserved) => {
+                                        observed.reserved.insert(
+                                            ((*cluster).to_owned(), (*ns).to_owned(), (*name).to_owned()),
+                                            "other.older".to_owned(),
+                                        );
+                                    }
+                                    Some(seed) => {
+                                        objects.insert(((*ns).to_owned(), (*name).to_owned()), seeded(seed, ns, name));
+                                    }
+                                    None => {}
                                 }
                             }
                         }
@@ -107,14 +124,16 @@ fn seeded(seed: &Seed, ns: &str, name: &str) -> ObservedObject {
             content: json!({"metadata": {"labels": {}, "annotations": {}}, "spec": {"static": {"hosts": [{"addr": format!("{ns}/{name}"), "port": port}]}}}),
             gloo_status: None,
         },
-        Seed::Foreign => ObservedObject {
+        Seed::Foreign { live } => ObservedObject {
             ownership: Ownership::Foreign {
                 owner: Some("other.thing".into()),
+                live: *live,
             },
             hash: None,
             content: json!({"spec": {}}),
             gloo_status: None,
         },
+        Seed::Reserved => unreachable!("a reserved destination holds no object"),
     }
 }
 
@@ -162,7 +181,10 @@ fn execute(plan: &Plan, mut observed: Observed) -> Observed {
             }
             Action::Orphan { .. } => {
                 if let Some(o) = objects.get_mut(&key) {
-                    o.ownership = Ownership::Foreign { owner: None };
+                    o.ownership = Ownership::Foreign {
+                        owner: None,
+                        live: false,
+                    };
                 }
             }
         }
@@ -202,9 +224,17 @@ proptest! {
             match action {
                 Action::Delete { .. } | Action::Orphan { .. } => prop_assert!(ours, "touches a child not ours: {:?}", action),
                 Action::Apply { adopt, .. } => {
-                    if existing.is_some() && !ours {
+                    if let Some(o) = existing.filter(|_| !ours) {
                         prop_assert!(*adopt && spec.conflict_policy == Some(ConflictPolicy::Adopt), "overwrites a foreign object: {:?}", action);
+                        prop_assert!(
+                            matches!(o.ownership, Ownership::Foreign { live: false, .. }),
+                            "takes a live federated object's child: {:?}", action
+                        );
                     }
+                    prop_assert!(
+                        !obs.reserved.contains_key(&(c.to_owned(), ns.to_owned(), n.to_owned())),
+                        "writes a name an older object gets: {:?}", action
+                    );
                 }
             }
             prop_assert!(inv.clusters.get(c).is_some_and(|s| s.ready), "writes to an unready or unregistered cluster");

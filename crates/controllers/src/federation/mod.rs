@@ -23,10 +23,13 @@ use gatefed_clients::ClusterPool;
 use gatefed_clients::runtime::MemberRuntime;
 use gatefed_model::FederatedResource;
 use gatefed_model::federated::*;
+use gatefed_placement::{FederatedInput, desired_children};
+use interest::Interest;
+use kube::api::{DynamicObject, ListParams};
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 use tokio::sync::{mpsc, watch};
 use tracing::info;
 
@@ -98,6 +101,8 @@ impl Federation {
         })
         .await;
 
+        prewarm(&ctx).await;
+
         let (ready_tx, ready_rx) = mpsc::unbounded_channel();
         let controllers = vec![
             controller::<FederatedUpstream>(&ctx, &stop, &ready_tx),
@@ -126,6 +131,44 @@ impl Federation {
         wakeups.abort();
         sweeper.abort();
     }
+}
+
+/// Records every existing object's interest before the first reconcile, so the oldest object that
+/// wants a contested free name is known to every reconcile from the start (a restart does not let
+/// whichever reconciles first take it). Objects that cannot be listed are left to their controller,
+/// which reports the problem.
+async fn prewarm(ctx: &Ctx) {
+    let inventory = ctx.inventory();
+    for kind in FederatedKind::ALL {
+        let api: Api<DynamicObject> = Api::all_with(ctx.admin.clone(), &kind.gvk().api_resource());
+        let mut params = ListParams::default().limit(500);
+        loop {
+            let Ok(page) = api.list(&params).await else { break };
+            for o in &page.items {
+                let Ok(spec) = serde_json::from_value::<FederatedSpec>(o.data["spec"].clone()) else {
+                    continue;
+                };
+                let (namespace, name) = (o.namespace().unwrap_or_default(), o.name_any());
+                let input = FederatedInput {
+                    kind,
+                    namespace: &namespace,
+                    name: &name,
+                    spec: &spec,
+                    deleting: false,
+                };
+                let desired = desired_children(&input, &inventory);
+                ctx.interests().record(
+                    (kind, namespace.clone(), name.clone()),
+                    Interest::of(&spec, desired.as_ref().ok()),
+                );
+            }
+            match page.metadata.continue_ {
+                Some(token) if !token.is_empty() => params = params.continue_token(&token),
+                _ => break,
+            }
+        }
+    }
+    info!(objects = ctx.interests().len(), "interests recorded");
 }
 
 /// Forgets the interests and retry counts of objects that are gone without a last reconcile (their

@@ -16,7 +16,7 @@ use tracing::{Instrument, info_span};
 use super::context::Ctx;
 use super::execute::execute;
 use super::interest::{Interest, ObjectId};
-use super::observe::observe;
+use super::observe::{Observer, observe};
 use super::status::write_status;
 
 /// A reconcile that did not finish.
@@ -137,7 +137,12 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
         ctx.interests()
             .record(id.clone(), Interest::of(spec, desired.as_ref().ok()));
     }
-    let observed = observe(ctx, kind, &owner, &inventory, desired.as_ref().ok());
+    let who = Observer {
+        id: &id,
+        owner: &owner,
+        created: obj.meta().creation_timestamp.as_ref(),
+    };
+    let observed = observe(ctx, &who, &inventory, desired.as_ref().ok());
     let mut plan = plan_desired(&input, &inventory, &observed, desired);
     let wrote = execute(ctx, kind, &mut plan).await;
     if wrote {

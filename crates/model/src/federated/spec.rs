@@ -96,6 +96,7 @@ pub enum JsonPatchOp {
 pub struct PlacementOverride {
     /// Clusters the override applies to; `"*"` is every placed cluster.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1000))]
     pub clusters: Vec<String>,
     /// Also apply to clusters whose KubernetesCluster labels match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,8 +105,9 @@ pub struct PlacementOverride {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::schema::open_object")]
     pub merge_patch: Option<Map<String, Value>>,
-    /// RFC 6902 JSON patch over the template.
+    /// RFC 6902 JSON patch over the template (at most 100 operations).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
     pub json_patch: Vec<JsonPatchOperation>,
 }
 
@@ -119,8 +121,9 @@ pub struct FederatedSpec {
     /// The destinations: clusters crossed with namespaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
-    /// Per-cluster changes to the template (a gatefed extension).
+    /// Per-cluster changes to the template (a gatefed extension; at most 64).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
     pub overrides: Vec<PlacementOverride>,
     /// What to do with an existing object we do not own in a destination (a gatefed extension; default FAIL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
