@@ -9,7 +9,7 @@ use gatefed_model::{GlooInstance, GlooInstanceSpec, KubernetesCluster, MemberKin
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde::Serialize;
 
-use crate::output::Format;
+use crate::output::{Format, one_line};
 
 /// `check` flags.
 #[derive(Args)]
@@ -101,7 +101,8 @@ pub async fn collect(client: &kube::Client, controller_ns: &str) -> anyhow::Resu
         let g = kind.gvk();
         let list = Api::<DynamicObject>::all_with(client.clone(), &g.api_resource())
             .list(&ListParams::default())
-            .await?;
+            .await
+            .map_err(|e| crate::output::api_error("list", g.plural, g, e))?;
         for o in list.items {
             let status = o
                 .data
@@ -206,7 +207,7 @@ pub fn render(r: &Report) -> String {
         }
         out.push_str(&format!("{}!\n", count(findings.len(), "problem")));
         for f in findings {
-            out.push_str(&format!("  {}: {}\n", f.object, f.message));
+            out.push_str(&format!("  {}: {}\n", one_line(&f.object), one_line(&f.message)));
         }
     }
     if r.instances.is_empty() {
@@ -215,7 +216,10 @@ pub fn render(r: &Report) -> String {
     for i in &r.instances {
         out.push_str(&format!(
             "Checking Gloo Instance {} (cluster {}, namespace {}, version {})...\n",
-            i.name, i.cluster, i.namespace, i.version
+            one_line(&i.name),
+            one_line(&i.cluster),
+            one_line(&i.namespace),
+            one_line(&i.version)
         ));
         for c in &i.checks {
             let status = match (c.errors.len(), c.warnings.len()) {
@@ -226,10 +230,18 @@ pub fn render(r: &Report) -> String {
             };
             out.push_str(&format!("  {}... {status}\n", c.name));
             for f in &c.errors {
-                out.push_str(&format!("    error: {}: {}\n", f.object, f.message));
+                out.push_str(&format!(
+                    "    error: {}: {}\n",
+                    one_line(&f.object),
+                    one_line(&f.message)
+                ));
             }
             for f in &c.warnings {
-                out.push_str(&format!("    warning: {}: {}\n", f.object, f.message));
+                out.push_str(&format!(
+                    "    warning: {}: {}\n",
+                    one_line(&f.object),
+                    one_line(&f.message)
+                ));
             }
         }
     }

@@ -6,7 +6,7 @@ use gatefed_model::placement_status::PlacementStatus;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde::Serialize;
 
-use crate::output::{Format, structured, table};
+use crate::output::{Format, api_error, structured, table};
 
 /// `get` flags.
 #[derive(Args)]
@@ -15,7 +15,7 @@ pub struct GetArgs {
     kind: String,
     /// Only this object.
     name: Option<String>,
-    /// Only this namespace (default: all namespaces).
+    /// Namespace (with a NAME, default: the kubeconfig context's namespace, as kubectl; without, all).
     #[arg(short, long)]
     namespace: Option<String>,
     /// Namespace of the controller whose status to show.
@@ -72,31 +72,33 @@ pub async fn run(admin: &crate::AdminFlags, args: GetArgs) -> anyhow::Result<()>
         })?]
     };
     let (client, _) = crate::cluster::admin_client(admin).await?;
+    // Like kubectl: a named object is looked up in the context's namespace unless -n says otherwise.
+    let namespace = match (&args.namespace, &args.name) {
+        (Some(ns), _) => Some(ns.clone()),
+        (None, Some(_)) => Some(client.default_namespace().to_owned()),
+        (None, None) => None,
+    };
     let mut rows = Vec::new();
     for kind in kinds {
         let g = kind.gvk();
         let ar = g.api_resource();
-        let api: Api<DynamicObject> = match &args.namespace {
+        let api: Api<DynamicObject> = match &namespace {
             Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
             None => Api::all_with(client.clone(), &ar),
         };
         let objects = match &args.name {
-            Some(name) => match api.get_opt(name).await? {
-                Some(o) => vec![o],
-                None if args.kind.eq_ignore_ascii_case("all") => vec![],
-                None => anyhow::bail!(
-                    "{} {name} not found{}",
-                    g.kind,
-                    args.namespace
-                        .as_deref()
-                        .map(|n| format!(" in namespace {n}"))
-                        .unwrap_or_default()
-                ),
-            },
+            Some(name) => {
+                let what = format!("{} {}/{name}", g.kind, namespace.as_deref().unwrap_or_default());
+                match api.get_opt(name).await.map_err(|e| api_error("get", &what, g, e))? {
+                    Some(o) => vec![o],
+                    None if args.kind.eq_ignore_ascii_case("all") => vec![],
+                    None => anyhow::bail!("{what} not found"),
+                }
+            }
             None => {
                 api.list(&ListParams::default())
                     .await
-                    .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", g.plural))?
+                    .map_err(|e| api_error("list", g.plural, g, e))?
                     .items
             }
         };

@@ -1,5 +1,6 @@
 //! `gatefedctl`: register clusters, show federated objects, check Gloo instances.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,7 @@ enum Command {
 async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("GATEFED_LOG"))
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -52,7 +54,7 @@ async fn main() {
         Command::Install(args) => install::run(&admin, args).await,
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", gatefedctl::output::printable(&format!("{e:#}")));
         std::process::exit(1);
     }
 }
