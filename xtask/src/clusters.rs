@@ -56,7 +56,8 @@ fn up(dir: &Path, names: &[String]) -> anyhow::Result<()> {
         let env = TestEnv::start_with(&names, options).await?;
         for cluster in env.clusters() {
             let path = dir.join(format!("{}.kubeconfig", cluster.name()));
-            std::fs::write(&path, cluster.kubeconfig_yaml()).with_context(|| format!("write {}", path.display()))?;
+            gatefed_testenv::write_private(&path, cluster.kubeconfig_yaml())
+                .with_context(|| format!("write {}", path.display()))?;
             println!(
                 "{:<10} {}  kubeconfig: {}",
                 cluster.name(),

@@ -56,7 +56,8 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
     )
     .await?;
     for c in env.clusters() {
-        std::fs::copy(c.kubeconfig_path(), dir.join(format!("{}.kubeconfig", c.name())))?;
+        let text = std::fs::read(c.kubeconfig_path())?;
+        gatefed_testenv::write_private(&dir.join(format!("{}.kubeconfig", c.name())), text)?;
     }
     println!(
         "    ready in {:.1?}; kubeconfigs in {}",

@@ -158,10 +158,18 @@ async fn deregister(admin: &AdminFlags, args: DeregisterArgs) -> anyhow::Result<
         remote_namespace: args.remote_namespace,
         federation_namespace: args.federation_namespace,
     };
-    let deleted = registration::deregister(&admin_client, remote_client.as_ref(), &opts).await?;
+    let done = registration::deregister(&admin_client, remote_client.as_ref(), &opts).await?;
     println!("Deregistered cluster {}", opts.cluster_name);
-    for d in deleted {
+    for d in done.deleted {
         println!("  deleted {d}");
+    }
+    if let Some((service_account, expires)) = done.left_on_remote {
+        println!(
+            "The remote cluster was not touched (--keep-remote): ServiceAccount {service_account}, its ClusterRoleBinding \
+             and its token stay valid there{}. To revoke them, delete ServiceAccount {service_account} on that cluster \
+             (or run deregister again without --keep-remote).",
+            expires.map(|e| format!(" (the token expires {e})")).unwrap_or_default()
+        );
     }
     Ok(())
 }

@@ -66,14 +66,18 @@ async fn children_follow_placement_changes_and_deletion_policies() {
 
     // A delete that fails leaves the destination STALE, and it is retried until it succeeds.
     let roles: Api<ClusterRole> = Api::all(fed.member("east"));
-    let patch_rules = |verbs: serde_json::Value| {
-        json!({"rules": [
-            {"apiGroups": rbac::GLOO_GROUPS, "resources": ["*"], "verbs": verbs},
-            {"apiGroups": ["apps"], "resources": ["deployments", "daemonsets"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": [""], "resources": ["pods", "nodes", "services"], "verbs": ["get", "list", "watch"]},
-        ]})
+    // The registration's own rules, without one verb.
+    let rules_without = |verb: &str| {
+        let rules: Vec<serde_json::Value> = rbac::cluster_rules()
+            .into_iter()
+            .map(|mut r| {
+                r.verbs.retain(|v| v != verb);
+                serde_json::to_value(r).unwrap()
+            })
+            .collect();
+        json!({ "rules": rules })
     };
-    let no_delete = patch_rules(json!(["get", "list", "watch", "create", "update", "patch"]));
+    let no_delete = rules_without("delete");
     roles
         .patch(
             rbac::CONTROLLER_ROLE,
@@ -105,7 +109,7 @@ async fn children_follow_placement_changes_and_deletion_policies() {
         .patch(
             rbac::CONTROLLER_ROLE,
             &PatchParams::default(),
-            &Patch::Merge(&patch_rules(json!(["*"]))),
+            &Patch::Merge(&rules_without("")),
         )
         .await
         .unwrap();

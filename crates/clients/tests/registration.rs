@@ -11,7 +11,7 @@ use gatefed_model::KubernetesCluster;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 
 fn upstreams(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
     Api::namespaced_with(
@@ -78,15 +78,21 @@ async fn registering_two_remotes_creates_every_object_and_is_idempotent() {
             ),
             ("ServiceAccount", name, Some("gloo-system"))
         );
-        let role = Api::<Role>::namespaced(rc.clone(), "gloo-system")
-            .get(rbac::CONTROLLER_ROLE)
-            .await
-            .unwrap();
-        assert_eq!(role.rules.unwrap(), rbac::namespace_rules());
-        Api::<RoleBinding>::namespaced(rc, "gloo-system")
-            .get(&rbac::role_binding_name(name))
-            .await
-            .unwrap();
+        // No namespaced Role: Gloo Fed's services/proxy Role served nothing gatefed does.
+        assert!(
+            Api::<Role>::namespaced(rc.clone(), "gloo-system")
+                .get_opt(rbac::CONTROLLER_ROLE)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            Api::<RoleBinding>::namespaced(rc, "gloo-system")
+                .get_opt(&rbac::role_binding_name(name))
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         let secret = Api::<Secret>::namespaced(admin.clone(), "gloo-system")
             .get(name)
@@ -120,9 +126,27 @@ async fn registering_two_remotes_creates_every_object_and_is_idempotent() {
         assert_eq!(status.policy_rules, rbac::status_rules());
     }
 
-    // Again: same objects, a fresh token.
+    // Again: same objects, a fresh token, and the old one stops working at once.
+    let old = client_of(&first.kubeconfig).await;
+    let pods = |c: &kube::Client| Api::<Pod>::all(c.clone());
+    pods(&old)
+        .list(&ListParams::default())
+        .await
+        .expect("the first token works");
     let again = register(&env, "east", "east").await;
     assert_ne!(first.kubeconfig, again.kubeconfig, "re-registering rotates the token");
+    // The API server caches a token's authentication for up to 10 s.
+    let revoked = std::time::Instant::now();
+    gatefed_testenv::eventually(std::time::Duration::from_secs(30), "the old token refused", || async {
+        matches!(pods(&old).list(&ListParams::default()).await, Err(kube::Error::Api(s)) if s.code == 401)
+    })
+    .await;
+    println!("old token refused {:?} after re-registering", revoked.elapsed());
+    let new = client_of(&again.kubeconfig).await;
+    pods(&new)
+        .list(&ListParams::default())
+        .await
+        .expect("the new token works");
     let bindings = Api::<ClusterRoleBinding>::all(env.cluster("east").client())
         .list(&ListParams::default())
         .await
@@ -151,12 +175,20 @@ async fn registered_credentials_can_do_what_the_controller_needs_and_no_more() {
     let reg = register(&env, "east", "east").await;
     let fed = client_of(&reg.kubeconfig).await;
 
-    // Gloo resources in any namespace: create, list, update, delete.
+    // What gatefed does to the Gloo kinds it writes, in any namespace: server-side apply (which
+    // creates, then updates), list, watch, delete.
     for ns in ["apps", "gloo-system"] {
         let api = upstreams(&fed, ns);
-        api.create(&PostParams::default(), &upstream("u1"))
+        let apply = |port: u16| {
+            serde_json::json!({"apiVersion": "gloo.solo.io/v1", "kind": "Upstream", "metadata": {"name": "u1"},
+                "spec": {"static": {"hosts": [{"addr": "solo.io", "port": port}]}}})
+        };
+        api.patch("u1", &PatchParams::apply("gatefed"), &Patch::Apply(&apply(80)))
             .await
-            .unwrap_or_else(|e| panic!("create Upstream in {ns}: {e}"));
+            .unwrap_or_else(|e| panic!("apply (create) an Upstream in {ns}: {e}"));
+        api.patch("u1", &PatchParams::apply("gatefed").force(), &Patch::Apply(&apply(81)))
+            .await
+            .unwrap_or_else(|e| panic!("apply (update) an Upstream in {ns}: {e}"));
         assert_eq!(api.list(&ListParams::default()).await.unwrap().items.len(), 1);
         api.delete("u1", &DeleteParams::default()).await.unwrap();
     }
@@ -164,6 +196,22 @@ async fn registered_credentials_can_do_what_the_controller_needs_and_no_more() {
         .list(&ListParams::default())
         .await
         .expect("list Upstreams in all namespaces");
+    // Nothing gatefed does not do: get and update; writes to read-only kinds; other groups.
+    let api = upstreams(&fed, "apps");
+    forbidden(api.get("u1").await, "get an Upstream");
+    forbidden(
+        api.replace("u1", &PostParams::default(), &upstream("u1")).await,
+        "update (PUT) an Upstream",
+    );
+    let proxies: Api<DynamicObject> = Api::namespaced_with(
+        fed.clone(),
+        "apps",
+        &gatefed_model::GlooKind::Proxy.gvk().api_resource(),
+    );
+    forbidden(
+        proxies.delete("p", &DeleteParams::default()).await,
+        "delete a Proxy (read-only)",
+    );
     // Read what discovery reads, cluster-wide.
     Api::<Deployment>::all(fed.clone())
         .list(&ListParams::default())
@@ -282,7 +330,9 @@ async fn bad_input_and_missing_access_leave_nothing_half_created() {
         .await
         .unwrap_err();
     assert!(
-        err.to_string().contains("federation namespace nowhere does not exist"),
+        err.to_string()
+            .contains("the namespace nowhere does not exist on the admin cluster")
+            && !err.to_string().contains("kubeconfig"),
         "{err}"
     );
 
@@ -322,7 +372,8 @@ async fn deregistering_removes_both_sides_and_spares_another_registration_of_the
     };
     let deleted = registration::deregister(&admin, Some(&remote.client), &opts("east"))
         .await
-        .unwrap();
+        .unwrap()
+        .deleted;
     assert!(deleted.iter().any(|d| d.contains("ServiceAccount east")), "{deleted:?}");
     assert!(
         !deleted.iter().any(|d| d.contains("ClusterRole gloo")),
@@ -374,7 +425,8 @@ async fn deregistering_removes_both_sides_and_spares_another_registration_of_the
     // The last registration takes the shared roles with it.
     let deleted = registration::deregister(&admin, Some(&remote.client), &opts("east-again"))
         .await
-        .unwrap();
+        .unwrap()
+        .deleted;
     assert!(
         deleted
             .iter()

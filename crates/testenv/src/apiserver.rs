@@ -36,7 +36,7 @@ impl ApiserverConfig {
             ("sa.pub", &pki.service_account_pub_pem),
         ] {
             let path = self.dir.join(file);
-            std::fs::write(&path, text).map_err(io_err("write", &path))?;
+            crate::helpers::write_private(&path, text).map_err(io_err("write", &path))?;
         }
         Ok(())
     }

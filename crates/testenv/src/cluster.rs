@@ -44,7 +44,7 @@ impl Cluster {
         let server = format!("https://127.0.0.1:{}", config.port);
         let kubeconfig = admin_kubeconfig_yaml(&config.name, &server, pki);
         let kubeconfig_path = config.dir.join("kubeconfig");
-        std::fs::write(&kubeconfig_path, &kubeconfig).map_err(io_err("write", &kubeconfig_path))?;
+        crate::helpers::write_private(&kubeconfig_path, &kubeconfig).map_err(io_err("write", &kubeconfig_path))?;
         let client = client_from_yaml(&config.name, &kubeconfig).await?;
         wait_ready(&client, &mut process, ready_timeout).await?;
         Ok(Self {

@@ -40,3 +40,17 @@ pub async fn ensure_namespace(client: &kube::Client, name: &str) -> kube::Result
         Err(e) => Err(e),
     }
 }
+
+/// Writes a file only its owner can read (0600): kubeconfigs and keys carry credentials.
+pub fn write_private(path: &std::path::Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    // An existing file keeps its mode on open: set it explicitly.
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(contents.as_ref())
+}

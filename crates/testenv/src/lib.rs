@@ -35,7 +35,7 @@ use std::time::Duration;
 
 pub use cluster::Cluster;
 pub use error::{Error, Result};
-pub use helpers::{ensure_namespace, eventually};
+pub use helpers::{ensure_namespace, eventually, write_private};
 pub use pki::Pki;
 
 use crate::apiserver::{ApiserverConfig, cluster_dir, etcd_prefix};

@@ -83,6 +83,25 @@ impl Applier {
         Ok(applied)
     }
 
+    /// Creates a new object (a name from `generateName`), remembered for rollback.
+    pub async fn create<K>(&mut self, side: &'static str, api: Api<K>, obj: K) -> Result<K>
+    where
+        K: Resource + Clone + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static,
+        K::DynamicType: Default,
+    {
+        let kind = K::kind(&K::DynamicType::default()).to_string();
+        let created = api.create(&PostParams::default(), &obj).await.map_err(Error::kube(
+            "create",
+            &kind,
+            obj.name_any(),
+            side,
+        ))?;
+        let name = created.name_any();
+        info!(kind = %kind, %name, "created");
+        self.remember(api, format!("{kind} {name}"), name);
+        Ok(created)
+    }
+
     fn remember<K>(&mut self, api: Api<K>, label: String, name: String)
     where
         K: Resource + Clone + std::fmt::Debug + DeserializeOwned + Send + Sync + 'static,

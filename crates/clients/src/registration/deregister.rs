@@ -7,6 +7,7 @@ use kube::api::{Api, DeleteParams, ListParams};
 use serde::de::DeserializeOwned;
 use tracing::info;
 
+use super::TOKEN_OWNER_LABEL;
 use super::rbac::{CONTROLLER_ROLE, cluster_role_binding_name, role_binding_name};
 use crate::error::{Error, Result};
 
@@ -21,14 +22,25 @@ pub struct DeregisterOptions {
     pub federation_namespace: String,
 }
 
-/// Removes the registration: on the remote (when a client is given) the ServiceAccount and its
-/// bindings, and the shared ClusterRole and Role only when no other binding refers to them; on the
-/// admin cluster the KubernetesCluster and its kubeconfig Secret. Returns what was deleted.
+/// What a deregistration did, and what it left valid.
+#[derive(Clone, Debug, Default)]
+pub struct Deregistration {
+    /// `side: Kind name` of each deleted object.
+    pub deleted: Vec<String>,
+    /// Without a remote client: the ServiceAccount `namespace/name` left on the remote, whose token
+    /// keeps working there until it expires (when it does, if the stored token said).
+    pub left_on_remote: Option<(String, Option<String>)>,
+}
+
+/// Removes the registration: on the remote (when a client is given) the ServiceAccount, the Secret
+/// its token is bound to (revoking it) and its bindings, and the shared ClusterRole and legacy Role
+/// only when no other binding refers to them; on the admin cluster the KubernetesCluster and its
+/// kubeconfig Secret.
 pub async fn deregister(
     admin: &kube::Client,
     remote: Option<&kube::Client>,
     opts: &DeregisterOptions,
-) -> Result<Vec<String>> {
+) -> Result<Deregistration> {
     let (name, fns) = (opts.cluster_name.as_str(), opts.federation_namespace.as_str());
     let kcs: Api<KubernetesCluster> = Api::namespaced(admin.clone(), fns);
     let kc = kcs.get_opt(name).await.map_err(Error::kube(
@@ -62,7 +74,20 @@ pub async fn deregister(
         .unwrap_or_else(|| opts.remote_namespace.clone());
 
     let mut deleted = Vec::new();
+    let left_on_remote = remote.is_none().then(|| {
+        let expires = secret.as_ref().and_then(token_expiry);
+        (format!("{rns}/{name}"), expires)
+    });
     if let Some(rc) = remote {
+        let remote_secrets = Api::<Secret>::namespaced(rc.clone(), &rns);
+        let bound = remote_secrets
+            .list(&ListParams::default().labels(&format!("{TOKEN_OWNER_LABEL}={name}")))
+            .await
+            .map_err(Error::kube("list", "Secret", format!("{rns}/*"), "remote"))?;
+        for s in bound.items {
+            let secret_name = s.metadata.name.unwrap_or_default();
+            delete(remote_secrets.clone(), &secret_name, "Secret", "remote", &mut deleted).await?;
+        }
         let crb = cluster_role_binding_name(name);
         let rb = role_binding_name(name);
         delete(
@@ -127,7 +152,33 @@ pub async fn deregister(
     }
     delete(kcs, name, "KubernetesCluster", "admin", &mut deleted).await?;
     delete(secrets, &secret_name, "Secret", "admin", &mut deleted).await?;
-    Ok(deleted)
+    Ok(Deregistration {
+        deleted,
+        left_on_remote,
+    })
+}
+
+/// When the token in a registration Secret expires (its JWT `exp`), read without printing anything
+/// else of the Secret.
+fn token_expiry(secret: &Secret) -> Option<String> {
+    use base64::Engine;
+    let text = crate::kubeconfig::text_of_secret(secret).ok()?;
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&text).ok()?;
+    let token = kubeconfig.auth_infos.first()?.auth_info.as_ref()?.token.as_ref()?;
+    let payload = secrecy::ExposeSecret::expose_secret(token)
+        .split('.')
+        .nth(1)?
+        .to_owned();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?,
+    )
+    .ok()?;
+    let exp = claims.get("exp")?.as_i64()?;
+    k8s_openapi::jiff::Timestamp::from_second(exp)
+        .ok()
+        .map(|t| t.to_string())
 }
 
 async fn delete<K>(api: Api<K>, name: &str, kind: &str, side: &'static str, deleted: &mut Vec<String>) -> Result<()>

@@ -1,11 +1,12 @@
 //! Registering clusters with the federation, as `glooctl cluster register` does, and undoing it.
 //!
 //! On the remote cluster: the namespace if missing, ServiceAccount `<cluster-name>`, the shared
-//! ClusterRole and Role `gloo-federation-controller` and their bindings, and a token from the
-//! TokenRequest API (Kubernetes >= 1.24 no longer creates token Secrets). On the admin cluster: the
-//! kubeconfig Secret `<cluster-name>` (type `solo.io/kubeconfig`) and the KubernetesCluster.
-//! Permissions are checked before anything is written, and a failure part-way removes what this run
-//! created, so nothing is left half-registered.
+//! ClusterRole `gloo-federation-controller` (only the verbs and kinds gatefed uses, see [`rbac`]) and
+//! its binding, and a token from the TokenRequest API bound to a Secret made for this registration.
+//! Registering again binds a new token to a new Secret and deletes the old one, which revokes the
+//! old token at once. On the admin cluster: the kubeconfig Secret `<cluster-name>` (type
+//! `solo.io/kubeconfig`) and the KubernetesCluster. Permissions are checked before anything is
+//! written, and a failure part-way removes what this run created, so nothing is left half-registered.
 
 mod apply;
 mod deregister;
@@ -17,13 +18,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use gatefed_model::{KubernetesCluster, KubernetesClusterSpec};
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding, RoleRef, Subject};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-pub use deregister::{DeregisterOptions, deregister};
+pub use deregister::{DeregisterOptions, Deregistration, deregister};
 pub use list::{ListedCluster, list};
 
 use self::apply::Applier;
@@ -33,6 +34,8 @@ use crate::kubeconfig::{KUBECONFIG_KEY, KUBECONFIG_SECRET_TYPE, ServerAccess, de
 
 /// Field manager of registration writes.
 pub const FIELD_MANAGER: &str = "gatefedctl";
+/// Label on the remote Secrets registration tokens are bound to, naming their ServiceAccount.
+pub const TOKEN_OWNER_LABEL: &str = "gatefed.dev/token-of";
 
 /// What to register and how.
 #[derive(Clone, Debug)]
@@ -255,36 +258,48 @@ async fn write_everything(
             kind: "ClusterRole".into(),
             name: rbac::CONTROLLER_ROLE.into(),
         },
-        subjects: Some(vec![subject.clone()]),
+        subjects: Some(vec![subject]),
     };
     applier
         .apply("remote", Api::<ClusterRoleBinding>::all(rc.clone()), crb)
         .await?;
-    let role = Role {
-        metadata: meta(rbac::CONTROLLER_ROLE, Some(rns)),
-        rules: Some(rbac::namespace_rules()),
-    };
-    applier
-        .apply("remote", Api::<Role>::namespaced(rc.clone(), rns), role)
-        .await?;
-    let rb = RoleBinding {
-        metadata: meta(&rbac::role_binding_name(name), Some(rns)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "Role".into(),
-            name: rbac::CONTROLLER_ROLE.into(),
-        },
-        subjects: Some(vec![subject]),
-    };
-    applier
-        .apply("remote", Api::<RoleBinding>::namespaced(rc.clone(), rns), rb)
-        .await?;
 
+    // The token is bound to a Secret of its own: deleting that Secret revokes it.
+    let remote_secrets = Api::<Secret>::namespaced(rc.clone(), rns);
+    let binding = applier
+        .create(
+            "remote",
+            remote_secrets.clone(),
+            Secret {
+                metadata: ObjectMeta {
+                    generate_name: Some(format!("{name}-token-")),
+                    namespace: Some(rns.into()),
+                    labels: Some([(TOKEN_OWNER_LABEL.to_owned(), name.to_owned())].into()),
+                    annotations: Some(
+                        [(
+                            "gatefed.dev/purpose".to_owned(),
+                            "the gatefed registration token of this ServiceAccount is bound to this Secret: \
+                             deleting it revokes the token"
+                                .to_owned(),
+                        )]
+                        .into(),
+                    ),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await?;
     let request = TokenRequest {
         spec: TokenRequestSpec {
             audiences: vec![],
             expiration_seconds: Some(i64::try_from(opts.token_lifetime.as_secs()).unwrap_or(i64::MAX)),
-            bound_object_ref: None,
+            bound_object_ref: Some(BoundObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Secret".into()),
+                name: binding.metadata.name.clone(),
+                uid: binding.metadata.uid.clone(),
+            }),
         },
         ..Default::default()
     };
@@ -342,6 +357,36 @@ async fn write_everything(
         format!("{fns}/{name}"),
         "admin",
     ))?;
+    // Everything is in place with the new token: revoke the ones earlier registrations issued.
+    let new_binding = binding.metadata.name.clone().unwrap_or_default();
+    let older = remote_secrets
+        .list(&ListParams::default().labels(&format!("{TOKEN_OWNER_LABEL}={name}")))
+        .await
+        .map_err(Error::kube("list", "Secret", format!("{rns}/*"), "remote"))?;
+    for s in older.items {
+        let old = s.metadata.name.unwrap_or_default();
+        if old != new_binding {
+            remote_secrets
+                .delete(&old, &DeleteParams::default())
+                .await
+                .map_err(Error::kube("delete", "Secret", format!("{rns}/{old}"), "remote"))?;
+        }
+    }
+    // Earlier registrations (and Gloo Fed) also bound a services/proxy Role nothing uses.
+    match Api::<RoleBinding>::namespaced(rc.clone(), rns)
+        .delete(&rbac::role_binding_name(name), &DeleteParams::default())
+        .await
+    {
+        Ok(_) | Err(kube::Error::Api(_)) => {}
+        Err(e) => {
+            return Err(Error::kube(
+                "delete",
+                "RoleBinding",
+                rbac::role_binding_name(name),
+                "remote",
+            )(e));
+        }
+    }
     Ok(Registration {
         cluster_name: name.into(),
         kubeconfig,
@@ -357,14 +402,13 @@ fn remote_needs(ns: &str) -> Vec<Need> {
         Need::ns("create", "", "serviceaccounts", ns),
         Need::ns("patch", "", "serviceaccounts", ns),
         Need::ns("create", "", "serviceaccounts/token", ns),
+        Need::ns("create", "", "secrets", ns),
+        Need::ns("list", "", "secrets", ns),
+        Need::ns("delete", "", "secrets", ns),
         Need::cluster("create", "rbac.authorization.k8s.io", "clusterroles"),
         Need::cluster("patch", "rbac.authorization.k8s.io", "clusterroles"),
         Need::cluster("create", "rbac.authorization.k8s.io", "clusterrolebindings"),
         Need::cluster("patch", "rbac.authorization.k8s.io", "clusterrolebindings"),
-        Need::ns("create", "rbac.authorization.k8s.io", "roles", ns),
-        Need::ns("patch", "rbac.authorization.k8s.io", "roles", ns),
-        Need::ns("create", "rbac.authorization.k8s.io", "rolebindings", ns),
-        Need::ns("patch", "rbac.authorization.k8s.io", "rolebindings", ns),
     ]
 }
 
