@@ -41,6 +41,7 @@ pub mod metrics;
 mod pool;
 pub mod registration;
 pub mod runtime;
+pub mod throttle;
 
 pub use error::{Error, Result};
 pub use pool::{ClusterEvent, ClusterInfo, ClusterPool, ClusterSource, Health, PoolOptions, registered};

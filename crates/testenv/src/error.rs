@@ -5,6 +5,9 @@ use std::path::PathBuf;
 /// What can go wrong while finding, building or running the test environment.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The fault proxy could not start.
+    #[error("fault proxy: {0}")]
+    Proxy(String),
     /// A binary is not installed where we looked.
     #[error(
         "{binary} not found (looked at: {looked}). Run `cargo xtask testenv` to build it from the Go modules \

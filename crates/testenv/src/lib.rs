@@ -24,6 +24,7 @@ mod cluster;
 pub mod crds;
 mod error;
 mod etcd;
+pub mod faults;
 pub mod gobuild;
 mod helpers;
 pub mod kubeconfig;

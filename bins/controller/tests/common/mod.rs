@@ -10,6 +10,7 @@ use gatefed_controller::{Config, Shared, metrics::ControllerMetrics};
 use gatefed_model::federated::{FederatedKind, FederatedStatus};
 use gatefed_model::placement_status::{PlacementState, PlacementStatus};
 use gatefed_testenv::TestEnv;
+use gatefed_testenv::faults::FaultProxy;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -19,6 +20,17 @@ pub const NS: &str = "gloo-system";
 pub struct Fed {
     pub env: TestEnv,
     pub controller: Option<Running>,
+    /// Fault proxies of the members registered through one, by member name.
+    pub proxies: std::collections::BTreeMap<String, FaultProxy>,
+}
+
+/// How a member is set up by [`Fed::start_with`].
+#[derive(Clone, Copy, Default)]
+pub struct MemberSetup {
+    /// Registered through a fault proxy (see `Fed::proxy`).
+    pub proxied: bool,
+    /// Without Gloo's CRDs.
+    pub bare: bool,
 }
 
 pub struct Running {
@@ -39,6 +51,12 @@ pub async fn create_namespace(client: &kube::Client, name: &str) {
 impl Fed {
     /// admin + members (labelled region=<name>), Gloo CRDs and `gloo-system` + `web` on members.
     pub async fn start(members: &[&str]) -> Fed {
+        let setups: Vec<(&str, MemberSetup)> = members.iter().map(|m| (*m, MemberSetup::default())).collect();
+        Self::start_with(&setups).await
+    }
+
+    /// Like [`start`](Self::start), each member set up as given.
+    pub async fn start_with(members: &[(&str, MemberSetup)]) -> Fed {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("GATEFED_TEST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -46,31 +64,44 @@ impl Fed {
             .with_test_writer()
             .try_init();
         let mut names = vec!["admin"];
-        names.extend_from_slice(members);
+        names.extend(members.iter().map(|(m, _)| *m));
         let env = TestEnv::start(&names).await.expect("start clusters");
         let admin = env.cluster("admin");
         admin.install_gatefed_crds().await.expect("gatefed CRDs");
         create_namespace(&admin.client(), NS).await;
-        for m in members {
+        let mut proxies = std::collections::BTreeMap::new();
+        for (m, setup) in members {
             let c = env.cluster(m);
-            c.install_gloo_crds().await.expect("Gloo CRDs");
+            if !setup.bare {
+                c.install_gloo_crds().await.expect("Gloo CRDs");
+            }
             create_namespace(&c.client(), NS).await;
             create_namespace(&c.client(), "web").await;
             let config = gatefed_clients::kubeconfig::load_config(Some(c.kubeconfig_path()), None)
                 .await
                 .unwrap();
+            let mut remote = Remote::from_config(config).unwrap();
+            if setup.proxied {
+                let proxy = FaultProxy::start(c.server(), env.pki()).await.expect("fault proxy");
+                remote.access.server = proxy.url().to_owned();
+                proxies.insert((*m).to_owned(), proxy);
+            }
             let mut opts = RegisterOptions::new(*m);
             opts.labels = [("region".to_owned(), (*m).to_owned())].into();
-            registration::register(
-                &admin.client(),
-                admin.server(),
-                &Remote::from_config(config).unwrap(),
-                &opts,
-            )
-            .await
-            .expect("register");
+            registration::register(&admin.client(), admin.server(), &remote, &opts)
+                .await
+                .expect("register");
         }
-        Fed { env, controller: None }
+        Fed {
+            env,
+            controller: None,
+            proxies,
+        }
+    }
+
+    /// The fault proxy in front of a member registered with `proxied`.
+    pub fn proxy(&self, member: &str) -> &FaultProxy {
+        &self.proxies[member]
     }
 
     pub fn config(&self, pod: &str) -> Config {

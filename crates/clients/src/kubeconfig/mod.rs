@@ -18,6 +18,7 @@ use tower::timeout::TimeoutLayer;
 
 use crate::error::{Error, Result};
 use crate::metrics::RequestMetrics;
+use crate::throttle::{Throttle, ThrottleLayer};
 
 /// The Secret type Gloo Fed (skv2) uses for registered clusters.
 pub const KUBECONFIG_SECRET_TYPE: &str = "solo.io/kubeconfig";
@@ -58,21 +59,26 @@ pub async fn config_from_yaml(text: &str, origin: &str) -> Result<kube::Config> 
         .map_err(|e| invalid(e.to_string()))
 }
 
-/// A client for one member cluster: the given config behind a request timeout, a concurrency limit
-/// and request metrics labelled with the cluster name.
+/// A client for one member cluster: the given config behind a request timeout, a concurrency limit,
+/// the cluster's throttle (see [`crate::throttle`]) and request metrics labelled with the cluster name.
 pub fn build_client(
     mut config: kube::Config,
     cluster: &str,
     limits: &ClientLimits,
     metrics: &RequestMetrics,
+    throttle: &Throttle,
 ) -> Result<kube::Client> {
     config.connect_timeout = Some(limits.connect_timeout);
+    // kube would sleep inside a request on 429/503 (up to 1000 s); the throttle layer pauses the
+    // cluster instead and lets callers requeue.
+    config.default_retry = false;
     let builder = ClientBuilder::try_from(config).map_err(|e| Error::InvalidKubeconfig {
         origin: format!("of cluster {cluster}"),
         reason: e.to_string(),
     })?;
     Ok(builder
         .with_layer(&metrics.layer(cluster))
+        .with_layer(&ThrottleLayer::new(cluster, throttle.clone()))
         .with_layer(&ConcurrencyLimitLayer::new(limits.concurrency))
         .with_layer(&TimeoutLayer::new(limits.request_timeout))
         .build())

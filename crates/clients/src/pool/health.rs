@@ -77,14 +77,18 @@ impl ClusterPool {
     }
 
     async fn probe(&self, name: &str) {
-        let Some((client, previous)) = self
+        let Some((client, previous, throttled)) = self
             .inner
             .entries
             .get(name)
-            .map(|e| (e.client.clone(), e.health.clone()))
+            .map(|e| (e.client.clone(), e.health.clone(), e.throttle.remaining().is_some()))
         else {
             return;
         };
+        // A cluster that asked to be left alone is busy, not down: keep what is known.
+        if throttled && previous.last_probe.is_some() {
+            return;
+        }
         let now = Timestamp::now();
         let mut health = match client {
             None => previous.clone(),

@@ -23,6 +23,7 @@ pub use sources::{ClusterSource, registered};
 use crate::error::Result;
 use crate::kubeconfig::{ClientLimits, KUBECONFIG_SECRET_TYPE, build_client, registered_config};
 use crate::metrics::RequestMetrics;
+use crate::throttle::Throttle;
 
 /// How the pool runs.
 #[derive(Clone, Debug)]
@@ -101,6 +102,8 @@ struct Entry {
     client: Option<Client>,
     /// Bumped each time the client is rebuilt, so users can tell a new client from the old one.
     generation: u64,
+    /// The cluster's pause after 429s and 5xxs, shared with its client's layer.
+    throttle: Throttle,
     health: Health,
     status_written: Option<(Health, Instant)>,
 }
@@ -164,6 +167,11 @@ impl ClusterPool {
     pub fn connection(&self, cluster: &str) -> Option<(Client, u64)> {
         let entry = self.inner.entries.get(cluster)?;
         entry.client.clone().map(|c| (c, entry.generation))
+    }
+
+    /// How long the cluster asked to be left alone (429 or 5xx, see [`crate::throttle`]), if it did.
+    pub fn throttled_for(&self, cluster: &str) -> Option<Duration> {
+        self.inner.entries.get(cluster)?.throttle.remaining()
     }
 
     /// Every registered cluster, sorted by name.
@@ -253,7 +261,8 @@ impl ClusterPool {
             let credentials_changed = previous.as_ref().is_none_or(|p| p.kubeconfig != source.kubeconfig);
             let labels_changed = previous.as_ref().is_some_and(|p| p.labels != source.labels);
             if credentials_changed {
-                let (client, health) = self.connect(&source).await;
+                let throttle = Throttle::default();
+                let (client, health) = self.connect(&source, &throttle).await;
                 let (status_written, generation) = self
                     .inner
                     .entries
@@ -266,6 +275,7 @@ impl ClusterPool {
                         source,
                         client,
                         generation,
+                        throttle,
                         health,
                         status_written,
                     },
@@ -288,12 +298,18 @@ impl ClusterPool {
         }
     }
 
-    async fn connect(&self, source: &ClusterSource) -> (Option<Client>, Health) {
+    async fn connect(&self, source: &ClusterSource, throttle: &Throttle) -> (Option<Client>, Health) {
         let secret = format!("{}/{}", self.inner.options.namespace, source.secret_name);
         let built = match &source.kubeconfig {
             Ok(text) => match registered_config(text, &secret).await {
-                Ok(config) => build_client(config, &source.name, &self.inner.options.limits, &self.inner.metrics)
-                    .map_err(|e| e.to_string()),
+                Ok(config) => build_client(
+                    config,
+                    &source.name,
+                    &self.inner.options.limits,
+                    &self.inner.metrics,
+                    throttle,
+                )
+                .map_err(|e| e.to_string()),
                 Err(problem) => Err(problem.to_string()),
             },
             Err(problem) => Err(problem.to_string()),

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use gatefed_clients::throttle::throttled;
 use gatefed_model::FederatedKind;
 use gatefed_model::owner::OWNER_KEY;
 use gatefed_placement::{Action, HASH_ANNOTATION, Plan, failed_to_delete, failed_to_write, write_conflict};
@@ -14,6 +15,8 @@ use super::context::Ctx;
 
 /// A member write taking longer than this counts as failed (and is retried).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(15);
+/// A cluster asking to wait no longer than this is waited for, once, within the write.
+const SHORT_PAUSE: Duration = Duration::from_secs(2);
 
 /// Why a member write failed; its display is the destination's status message.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,9 @@ pub enum WriteError {
         /// The API server's message.
         cause: String,
     },
+    /// The cluster asked to be left alone for a while (429 or 5xx); nothing was sent.
+    #[error("{0}; retrying then")]
+    Throttled(String),
     /// No answer in time.
     #[error("write to cluster {cluster} timed out after {WRITE_TIMEOUT:?}; retrying")]
     Timeout {
@@ -92,6 +98,9 @@ async fn run(ctx: &Ctx, kind: FederatedKind, action: &Action) -> Result<(), Writ
     let api: Api<DynamicObject> = Api::namespaced_with(client, ns, &kind.child().api_resource());
     let api_error = |delete: bool| {
         move |e: kube::Error| match e {
+            e if throttled(&e).is_some() => {
+                WriteError::Throttled(throttled(&e).map(|t| t.to_string()).unwrap_or_default())
+            }
             kube::Error::Api(s) if s.code == 409 && !delete => WriteError::Conflict { kind: child },
             kube::Error::Api(s) => WriteError::Api {
                 kind: child,
@@ -105,7 +114,7 @@ async fn run(ctx: &Ctx, kind: FederatedKind, action: &Action) -> Result<(), Writ
             },
         }
     };
-    let write = async {
+    let write = || async {
         match action {
             Action::Apply { manifest, fresh, .. } => {
                 // A child we own (or adopt) is forced back to what we want. A fresh one is created
@@ -135,7 +144,21 @@ async fn run(ctx: &Ctx, kind: FederatedKind, action: &Action) -> Result<(), Writ
             }
         }
     };
-    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+    let attempt = async {
+        // A brief pause (an API server warming a cache answers 429 with Retry-After: 1) is waited
+        // out once; a longer one is reported and the object requeued for when it ends.
+        if let Some(pause) = ctx.pool.throttled_for(cluster).filter(|p| *p <= SHORT_PAUSE) {
+            tokio::time::sleep(pause).await;
+        }
+        match write().await {
+            Err(WriteError::Throttled(_)) if ctx.pool.throttled_for(cluster).is_some_and(|p| p <= SHORT_PAUSE) => {
+                tokio::time::sleep(ctx.pool.throttled_for(cluster).unwrap_or_default()).await;
+                write().await
+            }
+            other => other,
+        }
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, attempt).await {
         Ok(r) => r,
         Err(_) => Err(WriteError::Timeout {
             cluster: cluster.to_owned(),

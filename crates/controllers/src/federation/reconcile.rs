@@ -171,7 +171,13 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
         };
     }
     if plan.retry {
-        Ok(Action::requeue(ctx.backoff(&id)))
+        // Never sooner than a throttled cluster asked.
+        let pause = inventory
+            .clusters
+            .keys()
+            .filter_map(|c| ctx.pool.throttled_for(c))
+            .max();
+        Ok(Action::requeue(ctx.backoff(&id).max(pause.unwrap_or_default())))
     } else {
         ctx.retries.remove(&id);
         Ok(Action::requeue(ctx.settings.resync))
