@@ -267,10 +267,8 @@ fn relay_watch(body: Incoming, mut commands: watch::Receiver<WatchCommand>, shar
                 frame = r.body.frame() => {
                     match frame {
                         Some(Ok(frame)) => {
-                            if let Some(data) = frame.data_ref() {
-                                if let Some(last) = data.last() {
-                                    r.mid_event = *last != b'\n';
-                                }
+                            if let Some(last) = frame.data_ref().and_then(|d| d.last()) {
+                                r.mid_event = *last != b'\n';
                             }
                             // A partition stalls the stream, then loses it.
                             while r.shared.faults().blackhole {
