@@ -52,6 +52,13 @@ pub struct Args {
     /// Seconds a leader's lease lasts without renewal (a dead leader is replaced after this).
     #[arg(long, default_value_t = 15)]
     pub lease_duration_seconds: u64,
+    /// Seconds a deleted federated object waits for an unreachable cluster to delete its children
+    /// there; after that they are left in place (and logged) so the delete completes.
+    #[arg(long, default_value_t = 600)]
+    pub cleanup_timeout_seconds: u64,
+    /// Seconds the process may take to stop after SIGTERM before it exits anyway.
+    #[arg(long, default_value_t = 5)]
+    pub shutdown_grace_seconds: u64,
     /// Seconds between cluster health probes.
     #[arg(long, default_value_t = 5.0)]
     pub probe_period_seconds: f64,
@@ -75,6 +82,7 @@ impl Args {
             lease_duration: Duration::from_secs(self.lease_duration_seconds.max(3)),
         });
         config.pool.probe_period = Duration::from_secs_f64(self.probe_period_seconds.max(0.1));
+        config.cleanup_timeout = Duration::from_secs(self.cleanup_timeout_seconds);
         config
     }
 }

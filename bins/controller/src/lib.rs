@@ -20,6 +20,10 @@ use gatefed_clients::runtime::MemberRuntime;
 use gatefed_clients::{ClusterPool, PoolOptions};
 use gatefed_controllers::discovery::Discovery;
 use gatefed_controllers::federation::{Federation, Settings};
+use gatefed_controllers::readiness::Readiness;
+
+/// The readiness part of a replica waiting to lead.
+const STANDBY: &str = "leader election";
 use tracing::info;
 
 pub use args::{Args, LogFormat};
@@ -54,6 +58,8 @@ pub struct Config {
     pub pool: PoolOptions,
     /// Re-reconcile every object this often even without events.
     pub resync: Duration,
+    /// How long a deleted object waits for an unreachable cluster before leaving its children there.
+    pub cleanup_timeout: Duration,
 }
 
 impl Config {
@@ -73,6 +79,7 @@ impl Config {
             health_addr: None,
             leader_election: None,
             resync: Duration::from_secs(600),
+            cleanup_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -86,8 +93,8 @@ pub struct Shared {
     pub metrics: metrics::ControllerMetrics,
     /// Discovery metrics.
     pub discovery: metrics::DiscoveryMetrics,
-    /// Ready once caches have synced (or as a standby replica).
-    pub ready: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Ready once every cache has synced (or as a standby replica); says why not.
+    pub readiness: Arc<Readiness>,
 }
 
 /// Runs the controller until `shutdown` completes.
@@ -97,7 +104,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         metrics: metrics::ControllerMetrics::new(&registry)?,
         discovery: metrics::DiscoveryMetrics::new(&registry)?,
         registry,
-        ready: Arc::new(tokio::sync::watch::channel(false).0),
+        readiness: Arc::new(Readiness::default()),
     };
     run_with(config, shared, shutdown).await
 }
@@ -128,7 +135,7 @@ pub async fn run_with(
     });
     let lease = match &config.leader_election {
         Some(le) => {
-            shared.ready.send_replace(true); // a standby replica is healthy
+            shared.readiness.ready(STANDBY); // a standby replica is healthy
             match leader::acquire(&admin, &config, le, stop_rx.clone()).await? {
                 Some(lease) => Some(lease),
                 None => return Ok(()), // shut down before becoming leader
@@ -137,7 +144,7 @@ pub async fn run_with(
         None => None,
     };
     shared.metrics.leader.set(1);
-    shared.ready.send_replace(false);
+    shared.readiness.reset();
     info!(namespace = %config.namespace, pod = %config.pod_name, "starting as leader");
 
     let pool = ClusterPool::new(admin.clone(), config.pool.clone(), &shared.registry)?;
@@ -157,9 +164,10 @@ pub async fn run_with(
         namespace: config.namespace.clone(),
         pod_name: config.pod_name.clone(),
         resync: config.resync,
+        cleanup_timeout: config.cleanup_timeout,
     };
     let federation = Federation::new(admin, pool.clone(), runtime, settings, shared.metrics.clone());
-    federation.run(stop_rx.clone(), shared.ready.clone()).await;
+    federation.run(stop_rx.clone(), shared.readiness.clone()).await;
     discovery_task.abort();
     runtime_task.abort();
     pool_task.abort();
@@ -170,6 +178,17 @@ pub async fn run_with(
     servers.abort();
     info!("stopped");
     Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM, and makes sure the process ends within `grace` after it: a
+/// reconcile stuck on an unresponsive member (or anything else) cannot keep it alive.
+pub async fn shutdown_signal_with_deadline(grace: Duration) {
+    shutdown_signal().await;
+    std::thread::spawn(move || {
+        std::thread::sleep(grace);
+        tracing::error!(?grace, "did not stop within the shutdown grace period; exiting now");
+        std::process::exit(1);
+    });
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -7,7 +7,9 @@ use gatefed_controller::{Args, logging, run};
 async fn main() {
     let args = Args::parse();
     logging::init(args.log_format);
-    if let Err(e) = run(args.into_config(), gatefed_controller::shutdown_signal()).await {
+    let grace = std::time::Duration::from_secs(args.shutdown_grace_seconds);
+    let shutdown = gatefed_controller::shutdown_signal_with_deadline(grace);
+    if let Err(e) = run(args.into_config(), shutdown).await {
         tracing::error!(error = %format!("{e:#}"), "gatefed-controller failed");
         std::process::exit(1);
     }

@@ -63,10 +63,13 @@ async fn metrics(State(shared): State<Shared>) -> (StatusCode, String) {
     }
 }
 
-async fn readyz(State(shared): State<Shared>) -> (StatusCode, &'static str) {
-    if *shared.ready.borrow() {
-        (StatusCode::OK, "ok")
+async fn readyz(State(shared): State<Shared>) -> (StatusCode, String) {
+    if shared.readiness.is_ready() {
+        (StatusCode::OK, "ok".into())
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced yet")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready:\n{}", shared.readiness.report()),
+        )
     }
 }

@@ -7,3 +7,4 @@
 pub mod discovery;
 pub mod federation;
 pub mod metrics;
+pub mod readiness;

@@ -11,6 +11,9 @@ pub struct ClusterState {
     pub reason: String,
     /// Its KubernetesCluster labels.
     pub labels: BTreeMap<String, String>,
+    /// Unreachable for longer than the controller waits to clean up: a deleted object's children
+    /// there are left in place instead of holding its deletion forever.
+    pub abandoned: bool,
 }
 
 /// Every registered cluster, by name.
@@ -29,8 +32,15 @@ impl Inventory {
         } else {
             "not reachable".to_owned()
         };
-        self.clusters
-            .insert(name.to_owned(), ClusterState { ready, reason, labels });
+        self.clusters.insert(
+            name.to_owned(),
+            ClusterState {
+                ready,
+                reason,
+                labels,
+                abandoned: false,
+            },
+        );
         self
     }
 }

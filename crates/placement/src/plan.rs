@@ -102,6 +102,8 @@ pub struct Plan {
     pub cleanup_done: bool,
     /// Something is pending or failed and worth retrying later.
     pub retry: bool,
+    /// For a deleted object: clusters whose children are left in place (abandoned, unreachable).
+    pub left: Vec<String>,
 }
 
 impl Plan {
@@ -163,6 +165,7 @@ pub fn plan_desired(
                 status,
                 cleanup_done: false,
                 retry: false,
+                left: vec![],
             };
         }
     };
@@ -293,6 +296,7 @@ pub fn plan_desired(
         status,
         cleanup_done: false,
         retry,
+        left: vec![],
     }
 }
 
@@ -302,6 +306,7 @@ fn plan_cleanup(input: &FederatedInput, inventory: &Inventory, observed: &Observ
     let orphan = input.spec.deletion_policy == Some(DeletionPolicy::Orphan);
     let mut actions = Vec::new();
     let mut blocked: BTreeMap<String, String> = BTreeMap::new();
+    let mut left = Vec::new();
     for (cluster, state) in &inventory.clusters {
         let observation = observed.clusters.get(cluster).unwrap_or(&ClusterObservation::Pending);
         match (state.ready, observation) {
@@ -327,6 +332,7 @@ fn plan_cleanup(input: &FederatedInput, inventory: &Inventory, observed: &Observ
                     });
                 }
             }
+            (false, _) if state.abandoned => left.push(cluster.clone()),
             (false, _) => {
                 blocked.insert(cluster.clone(), cleanup_blocked(child_kind, cluster, &state.reason));
             }
@@ -353,17 +359,25 @@ fn plan_cleanup(input: &FederatedInput, inventory: &Inventory, observed: &Observ
         status.message = Some(message.clone());
     } else {
         status.state = Some(PlacementState::Pending);
-        status.message = Some(format!(
+        let mut message = format!(
             "Deleting: {} children to {}",
             actions.len(),
             if orphan { "orphan" } else { "delete" }
-        ));
+        );
+        if !left.is_empty() {
+            message.push_str(&format!(
+                "; children left in place on unreachable clusters: {}",
+                left.join(", ")
+            ));
+        }
+        status.message = Some(message);
     }
     Plan {
         actions,
         status,
         cleanup_done,
         retry: !blocked.is_empty(),
+        left,
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Health {
     pub server_version: Option<String>,
     /// When it was last probed.
     pub last_probe: Option<Timestamp>,
+    /// When `ready` last changed (the first probe counts as a change).
+    pub since: Option<Timestamp>,
 }
 
 impl Health {
@@ -35,6 +37,7 @@ impl Health {
             message: "not probed yet".into(),
             server_version: None,
             last_probe: None,
+            since: None,
         }
     }
 
@@ -45,7 +48,18 @@ impl Health {
             message,
             server_version: None,
             last_probe: None,
+            since: None,
         }
+    }
+
+    /// How long it has been not ready, if it is not (and has been probed).
+    pub fn unready_for(&self) -> Option<std::time::Duration> {
+        if self.ready {
+            return None;
+        }
+        let since = self.since?;
+        let elapsed = Timestamp::now().duration_since(since);
+        std::time::Duration::try_from(elapsed).ok()
     }
 
     /// Equal but for the probe time: nothing worth a status write changed.
@@ -100,6 +114,7 @@ impl ClusterPool {
                         message: "the API server answered".into(),
                         server_version: Some(info.git_version),
                         last_probe: None,
+                        since: None,
                     },
                     Ok(Err(kube::Error::Api(s))) if s.code == 401 || s.code == 403 => Health {
                         ready: false,
@@ -107,6 +122,7 @@ impl ClusterPool {
                         message: format!("the API server refused the registered credentials: {}", s.message),
                         server_version: previous.server_version.clone(),
                         last_probe: None,
+                        since: None,
                     },
                     Ok(Err(e)) => unreachable(format!("probe failed: {e}"), &previous),
                     Err(_) => unreachable(
@@ -117,6 +133,11 @@ impl ClusterPool {
             }
         };
         health.last_probe = Some(now);
+        health.since = if health.ready == previous.ready && previous.last_probe.is_some() {
+            previous.since
+        } else {
+            Some(now)
+        };
         let Some(mut entry) = self.inner.entries.get_mut(name) else {
             return;
         };
@@ -200,5 +221,6 @@ fn unreachable(message: String, previous: &Health) -> Health {
         message,
         server_version: previous.server_version.clone(),
         last_probe: None,
+        since: None,
     }
 }

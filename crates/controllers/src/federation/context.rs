@@ -1,7 +1,7 @@
 //! What every federation reconcile shares.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use gatefed_clients::ClusterPool;
@@ -13,6 +13,15 @@ use super::handles::KindHandles;
 use super::interest::{Interests, ObjectId};
 use crate::metrics::ControllerMetrics;
 
+/// An object's retry schedule.
+#[derive(Clone, Copy, Debug)]
+pub struct Retry {
+    /// Retries so far.
+    pub count: u32,
+    /// When the next one is due.
+    pub next: Instant,
+}
+
 /// How the federation controllers run.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -22,6 +31,9 @@ pub struct Settings {
     pub pod_name: String,
     /// Re-reconcile every object this often even without events.
     pub resync: Duration,
+    /// How long a deleted object waits for an unreachable cluster to delete its children there
+    /// before leaving them in place and going away.
+    pub cleanup_timeout: Duration,
 }
 
 /// The shared context.
@@ -40,8 +52,8 @@ pub struct Ctx {
     pub settings: Settings,
     /// Metrics.
     pub metrics: ControllerMetrics,
-    /// Consecutive retries per object, for backoff; forgotten with the object.
-    pub retries: DashMap<ObjectId, u32>,
+    /// Retry schedule per object, for backoff; forgotten with the object.
+    pub retries: DashMap<ObjectId, Retry>,
 }
 
 impl Ctx {
@@ -53,12 +65,17 @@ impl Ctx {
             .into_iter()
             .map(|c| {
                 let reason = format!("{}: {}", c.health.reason, c.health.message);
+                let abandoned = c
+                    .health
+                    .unready_for()
+                    .is_some_and(|d| d >= self.settings.cleanup_timeout);
                 (
                     c.name,
                     ClusterState {
                         ready: c.health.ready,
                         reason,
                         labels: c.labels,
+                        abandoned,
                     },
                 )
             })
@@ -77,10 +94,18 @@ impl Ctx {
         self.retries.remove(id);
     }
 
-    /// The next retry delay of an object: 1 s, 2 s, 4 s ... up to a minute.
+    /// The next retry delay of an object: 1 s, 2 s, 4 s ... up to a minute. Failures before the
+    /// scheduled retry (several events reconciling the object at once) keep that schedule rather
+    /// than pushing it further out.
     pub fn backoff(&self, id: &ObjectId) -> Duration {
-        let mut entry = self.retries.entry(id.clone()).or_insert(0);
-        *entry = entry.saturating_add(1);
-        Duration::from_secs(1u64 << (*entry - 1).min(6)).min(Duration::from_secs(60))
+        let now = Instant::now();
+        let mut entry = self.retries.entry(id.clone()).or_insert(Retry { count: 0, next: now });
+        if now < entry.next {
+            return entry.next - now;
+        }
+        entry.count = entry.count.saturating_add(1);
+        let delay = Duration::from_secs(1u64 << (entry.count - 1).min(6)).min(Duration::from_secs(60));
+        entry.next = now + delay;
+        delay
     }
 }

@@ -168,6 +168,11 @@ impl Interests {
             .unwrap_or_default()
     }
 
+    /// The clusters an object has (or wanted) destinations on.
+    pub fn placed_clusters(&self, id: &ObjectId) -> BTreeSet<String> {
+        self.objects.get(id).map(|i| i.placed.clone()).unwrap_or_default()
+    }
+
     /// Every recorded object.
     pub fn ids(&self) -> Vec<ObjectId> {
         self.objects.keys().cloned().collect()

@@ -31,7 +31,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::{mpsc, watch};
-use tracing::info;
+use tracing::{error, info};
 
 pub use context::{Ctx, Settings};
 pub use execute::WriteError;
@@ -40,6 +40,7 @@ pub use reconcile::Error;
 pub use status::merge_diff;
 
 use crate::metrics::ControllerMetrics;
+use crate::readiness::{Readiness, admin_watch_error};
 
 /// Field manager of every write to member clusters.
 pub const FIELD_MANAGER: &str = "gatefed";
@@ -76,8 +77,9 @@ impl Federation {
         self.ctx.clone()
     }
 
-    /// Runs until `stop` turns true; `ready` is set once every controller's cache has synced.
-    pub async fn run(self, mut stop: watch::Receiver<bool>, ready: Arc<watch::Sender<bool>>) {
+    /// Runs until `stop` turns true; each kind reports to `readiness` when its cache has synced, or
+    /// why it cannot.
+    pub async fn run(self, mut stop: watch::Receiver<bool>, readiness: Arc<Readiness>) {
         let ctx = self.ctx;
         // Subscribe first: nothing that happens while the caches fill is missed.
         let cluster_events = ctx.pool.subscribe();
@@ -103,30 +105,21 @@ impl Federation {
 
         prewarm(&ctx).await;
 
-        let (ready_tx, ready_rx) = mpsc::unbounded_channel();
+        let r = &readiness;
         let controllers = vec![
-            controller::<FederatedUpstream>(&ctx, &stop, &ready_tx),
-            controller::<FederatedUpstreamGroup>(&ctx, &stop, &ready_tx),
-            controller::<FederatedSettings>(&ctx, &stop, &ready_tx),
-            controller::<FederatedGateway>(&ctx, &stop, &ready_tx),
-            controller::<FederatedMatchableHttpGateway>(&ctx, &stop, &ready_tx),
-            controller::<FederatedMatchableTcpGateway>(&ctx, &stop, &ready_tx),
-            controller::<FederatedVirtualService>(&ctx, &stop, &ready_tx),
-            controller::<FederatedRouteTable>(&ctx, &stop, &ready_tx),
-            controller::<FederatedAuthConfig>(&ctx, &stop, &ready_tx),
-            controller::<FederatedRateLimitConfig>(&ctx, &stop, &ready_tx),
+            controller::<FederatedUpstream>(&ctx, &stop, r),
+            controller::<FederatedUpstreamGroup>(&ctx, &stop, r),
+            controller::<FederatedSettings>(&ctx, &stop, r),
+            controller::<FederatedGateway>(&ctx, &stop, r),
+            controller::<FederatedMatchableHttpGateway>(&ctx, &stop, r),
+            controller::<FederatedMatchableTcpGateway>(&ctx, &stop, r),
+            controller::<FederatedVirtualService>(&ctx, &stop, r),
+            controller::<FederatedRouteTable>(&ctx, &stop, r),
+            controller::<FederatedAuthConfig>(&ctx, &stop, r),
+            controller::<FederatedRateLimitConfig>(&ctx, &stop, r),
         ];
-        drop(ready_tx);
         let wakeups = tokio::spawn(wakeups::run(ctx.clone(), cluster_events, member_changes));
         let sweeper = tokio::spawn(sweep_forever(ctx.clone()));
-        tokio::spawn(async move {
-            // Every controller reports once its store has its first list.
-            let synced = futures::stream::unfold(ready_rx, |mut rx| async { rx.recv().await.map(|k| (k, rx)) })
-                .count()
-                .await;
-            info!(kinds = synced, "caches synced; ready");
-            ready.send_replace(true);
-        });
         futures::future::join_all(controllers).await;
         wakeups.abort();
         sweeper.abort();
@@ -199,8 +192,10 @@ async fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) {
 fn controller<K: FederatedResource>(
     ctx: &Arc<Ctx>,
     stop: &watch::Receiver<bool>,
-    ready: &mpsc::UnboundedSender<FederatedKind>,
+    readiness: &Arc<Readiness>,
 ) -> futures::future::BoxFuture<'static, ()> {
+    let part = K::KIND.gvk().kind;
+    readiness.expect(part);
     let (one_tx, one_rx) = mpsc::unbounded_channel::<ObjectRef<K>>();
     let (all_tx, all_rx) = mpsc::unbounded_channel::<()>();
     let one = futures::stream::unfold(one_rx, |mut rx| async { rx.recv().await.map(|r| (r, rx)) });
@@ -228,14 +223,15 @@ fn controller<K: FederatedResource>(
             })
         }),
     );
-    let ready = ready.clone();
+    let ready = readiness.clone();
     tokio::spawn(async move {
         // The store's readiness signal wakes one waiter only (the controller's own runner), so this
         // second waiter re-polls instead of relying on a wake-up.
         loop {
             match tokio::time::timeout(Duration::from_millis(100), store.wait_until_ready()).await {
                 Ok(Ok(())) => {
-                    let _ = ready.send(K::KIND);
+                    info!(kind = part, "cache synced");
+                    ready.ready(part);
                     break;
                 }
                 Ok(Err(_)) => break,
@@ -244,10 +240,20 @@ fn controller<K: FederatedResource>(
         }
     });
     let ctx = ctx.clone();
+    let readiness = readiness.clone();
+    let crd = K::KIND.gvk().crd_name();
     Box::pin(async move {
         controller
             .run(reconcile::reconcile::<K>, reconcile::error_policy::<K>, ctx)
-            .for_each(|_| futures::future::ready(()))
+            .for_each(|result| {
+                // A kind the admin cluster cannot serve (CRD missing, RBAC) is named, and only it waits.
+                if let Err(kube::runtime::controller::Error::QueueError(e)) = result {
+                    let why = admin_watch_error(&crd, &e);
+                    error!(kind = part, error = %why, "cannot watch a federated kind");
+                    readiness.failing(part, &why);
+                }
+                futures::future::ready(())
+            })
             .await;
     })
 }

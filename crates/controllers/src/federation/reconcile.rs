@@ -158,6 +158,20 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
 
     if deleting {
         return if plan.cleanup_done {
+            // What could not be cleaned up is said once, where operators look.
+            let deregistered: Vec<String> = ctx
+                .interests()
+                .placed_clusters(&id)
+                .into_iter()
+                .filter(|c| !inventory.clusters.contains_key(c))
+                .collect();
+            if !plan.left.is_empty() || !deregistered.is_empty() {
+                tracing::warn!(
+                    kind = %kind, %namespace, %name,
+                    unreachable = ?plan.left, deregistered = ?deregistered,
+                    "deleted; its children on these clusters are left in place"
+                );
+            }
             // The finalizer goes next: nothing about this object is worth keeping.
             ctx.forget(&id);
             Ok(Action::await_change())

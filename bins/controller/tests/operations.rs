@@ -1,0 +1,241 @@
+//! How the controller behaves for an operator: deleting objects while a member is down or after it
+//! was deregistered completes with a stated outcome; a CRD missing on the admin cluster is named by
+//! /readyz while the other kinds work; SIGTERM ends the process within its grace period even with
+//! writes hanging on a partitioned member; a self-copying patch is refused before it costs memory.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use gatefed_clients::registration::{self, DeregisterOptions};
+use gatefed_model::federated::FederatedKind::{RateLimitConfig, Upstream};
+use gatefed_model::placement_status::PlacementState;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams};
+use serde_json::json;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` on a local port: (status line, body). Async: the controller under test may share
+/// this runtime.
+async fn get(port: u16, path: &str) -> Option<(String, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+            .await
+            .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.ok()?;
+        let (head, body) = out.split_once("\r\n\r\n")?;
+        Some((head.lines().next()?.to_owned(), body.to_owned()))
+    };
+    tokio::time::timeout(Duration::from_secs(5), request)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Peak resident memory of this process, KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn deleting_with_a_member_down_or_deregistered_completes_with_a_stated_outcome() {
+    let mut fed = Fed::start(&["east", "west"]).await;
+    fed.start_controller_with("gatefed-a", |c| c.cleanup_timeout = Duration::from_secs(3))
+        .await;
+    let gone = |name: &'static str| {
+        let api = fed.fed_api(Upstream);
+        async move { api.get_opt(name).await.unwrap().is_none() }
+    };
+
+    // A member down: the delete waits for it (FAILED, saying so), then leaves its children there.
+    let mut spec = upstream_spec(&["east", "west"], &[NS], "a.internal");
+    spec["template"]["metadata"]["name"] = json!("a");
+    fed.apply(Upstream, "a", spec).await;
+    fed.wait_state(Upstream, "a", PlacementState::Placed).await;
+    fed.env.cluster("west").stop_apiserver();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = Instant::now();
+    fed.fed_api(Upstream)
+        .delete("a", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(40),
+        "the object gone despite west being down",
+        || gone("a"),
+    )
+    .await;
+    println!("deleted {:?} after the request, west down", started.elapsed());
+    assert!(
+        fed.child("east", Upstream, NS, "a").await.is_none(),
+        "east's child deleted"
+    );
+    fed.env.cluster("west").start_apiserver().await.unwrap();
+    assert!(
+        fed.child("west", Upstream, NS, "a").await.is_some(),
+        "west's child left in place, as stated"
+    );
+
+    // A member deregistered: the delete completes at once; its children are left in place.
+    let mut spec = upstream_spec(&["east", "west"], &[NS], "b.internal");
+    spec["template"]["metadata"]["name"] = json!("b");
+    fed.apply(Upstream, "b", spec).await;
+    fed.wait_state(Upstream, "b", PlacementState::Placed).await;
+    let opts = DeregisterOptions {
+        cluster_name: "west".into(),
+        remote_namespace: NS.into(),
+        federation_namespace: NS.into(),
+    };
+    registration::deregister(&fed.admin(), None, &opts).await.unwrap();
+    fed.fed_api(Upstream)
+        .delete("b", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(20), "the object gone after west left", || gone("b")).await;
+    assert!(fed.child("east", Upstream, NS, "b").await.is_none());
+    assert!(fed.child("west", Upstream, NS, "b").await.is_some());
+}
+
+#[tokio::test]
+async fn a_crd_missing_on_the_admin_cluster_is_named_by_readyz_and_the_other_kinds_work() {
+    let mut fed = Fed::start(&["east"]).await;
+    let crd = RateLimitConfig.gvk().crd_name();
+    Api::<CustomResourceDefinition>::all(fed.admin())
+        .delete(&crd, &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(20), "the CRD gone", || async {
+        Api::<CustomResourceDefinition>::all(fed.admin())
+            .get_opt(&crd)
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+    let port = free_port();
+    fed.start_controller_with("gatefed-a", |c| {
+        c.health_addr = Some(format!("127.0.0.1:{port}").parse().unwrap());
+    })
+    .await;
+    eventually(Duration::from_secs(30), "/readyz names the missing CRD", || async {
+        get(port, "/readyz").await.is_some_and(|(status, body)| {
+            status.contains("503")
+                && body.contains(&format!(
+                    "FederatedRateLimitConfig: the admin cluster does not serve {crd}"
+                ))
+        })
+    })
+    .await;
+    println!("{}", get(port, "/readyz").await.unwrap().1);
+    fed.apply(Upstream, "echo", upstream_spec(&["east"], &[NS], "echo.internal"))
+        .await;
+    fed.wait_state(Upstream, "echo", PlacementState::Placed).await;
+
+    fed.env.cluster("admin").install_gatefed_crds().await.unwrap();
+    eventually(Duration::from_secs(60), "ready once the CRD is installed", || async {
+        get(port, "/readyz")
+            .await
+            .is_some_and(|(status, _)| status.contains("200"))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sigterm_ends_the_process_within_its_grace_period_even_with_writes_hanging() {
+    let proxied = MemberSetup {
+        proxied: true,
+        ..Default::default()
+    };
+    let fed = Fed::start_with(&[("east", proxied)]).await;
+    let health = free_port();
+    let log = std::fs::File::create(fed.env.dir().join("controller.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatefed-controller"))
+        .args([
+            "--kubeconfig",
+            fed.env.cluster("admin").kubeconfig_path().to_str().unwrap(),
+        ])
+        .args(["--leader-elect", "false", "--shutdown-grace-seconds", "5"])
+        .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
+        .args(["--health-addr", &format!("127.0.0.1:{health}")])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    eventually(Duration::from_secs(60), "controller ready", || async {
+        get(health, "/readyz").await.is_some_and(|(s, _)| s.contains("200"))
+    })
+    .await;
+    // Work in flight, with every write to the member hanging in a partition.
+    fed.proxy("east").update(|f| f.blackhole = true);
+    for i in 0..100 {
+        let mut spec = upstream_spec(&["east"], &[NS], "x");
+        spec["template"]["metadata"]["name"] = json!(format!("u{i}"));
+        fed.apply(Upstream, &format!("u{i}"), spec).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let started = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 15 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    println!("exited {:?} after SIGTERM ({status})", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    fed.proxy("east").clear();
+}
+
+#[tokio::test]
+async fn a_self_copying_patch_is_invalid_and_costs_bounded_memory() {
+    let mut fed = Fed::start(&["east"]).await;
+    fed.start_controller("gatefed-a").await;
+    let before = peak_rss_kib();
+    let mut bomb = upstream_spec(&["east"], &[NS], "bomb.internal");
+    bomb["template"]["metadata"]["name"] = json!("bomb");
+    bomb["overrides"] = json!([{"clusters": ["east"], "jsonPatch": (0..26).map(|i| json!({"op": "copy", "from": "/spec", "path": format!("/spec/c{i}")})).collect::<Vec<_>>()}]);
+    println!("the hostile object is {} bytes", bomb.to_string().len());
+    fed.apply(Upstream, "bomb", bomb).await;
+    fed.apply(Upstream, "echo", upstream_spec(&["east"], &[NS], "echo.internal"))
+        .await;
+    let status = fed.wait_state(Upstream, "bomb", PlacementState::Invalid).await;
+    let message = status.message.unwrap_or_default();
+    assert!(message.contains("past 256 KiB, the limit per child"), "{message}");
+    fed.wait_state(Upstream, "echo", PlacementState::Placed).await;
+    assert!(
+        fed.child("east", Upstream, NS, "bomb").await.is_none(),
+        "nothing written"
+    );
+    let grew = peak_rss_kib().saturating_sub(before);
+    println!("peak RSS grew {} KiB while the bomb was refused", grew);
+    assert!(grew < 64 * 1024, "grew {grew} KiB");
+}
