@@ -296,3 +296,60 @@ async fn an_unlabelled_gloo_is_discovered_and_failed_writes_are_retried() {
     assert_eq!(gi.spec.control_plane.version, "1.17.0");
     assert!(!gi.spec.is_enterprise);
 }
+
+/// A minimal control plane (found by its name and image) in `namespace`.
+async fn minimal_gloo(client: &kube::Client, namespace: &str) {
+    create_namespace(client, namespace).await;
+    let gloo = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "gloo", "namespace": namespace},
+        "spec": {"selector": {"matchLabels": {"x": "y"}}, "template": {"metadata": {"labels": {"x": "y"}},
+        "spec": {"containers": [{"name": "gloo", "image": "quay.io/solo-io/gloo:1.17.0"}]}}}});
+    create_with_status(client, &gloo).await;
+}
+
+async fn instance_names(fed: &Fed) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Api::<GlooInstance>::namespaced(fed.admin(), NS)
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|gi| (gi.metadata.name.unwrap_or_default(), gi.spec.cluster))
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn instance_names_never_collide_between_clusters() {
+    let mut fed = Fed::start(&["m", "m-x"]).await;
+    fed.start_controller("gatefed-a").await;
+    // Alone, cluster m's install in x-gloo-system keeps Gloo Fed's name.
+    minimal_gloo(&fed.member("m"), "x-gloo-system").await;
+    eventually(Duration::from_secs(20), "Gloo Fed's name", || async {
+        instance_names(&fed).await == [("m-x-gloo-system".to_owned(), "m".to_owned())]
+    })
+    .await;
+    // Cluster m-x's install in gloo-system would take the same name: both get unambiguous ones.
+    minimal_gloo(&fed.member("m-x"), NS).await;
+    eventually(Duration::from_secs(20), "two distinct names", || async {
+        instance_names(&fed).await
+            == [
+                ("m-x.gloo-system".to_owned(), "m-x".to_owned()),
+                ("m.x-gloo-system".to_owned(), "m".to_owned()),
+            ]
+    })
+    .await;
+    // The collision gone, m-x gets Gloo Fed's name back.
+    api(
+        &fed.member("m"),
+        &json!({"kind": "Deployment", "metadata": {"namespace": "x-gloo-system"}}),
+    )
+    .0
+    .delete("gloo", &DeleteParams::default())
+    .await
+    .unwrap();
+    eventually(Duration::from_secs(20), "back to Gloo Fed's name", || async {
+        instance_names(&fed).await == [("m-x-gloo-system".to_owned(), "m-x".to_owned())]
+    })
+    .await;
+}

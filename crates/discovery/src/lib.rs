@@ -18,4 +18,4 @@ mod translate;
 pub use gatefed_model::GlooKind;
 pub use image::Image;
 pub use snapshot::{ClusterSnapshot, GlooResource};
-pub use translate::{Discovered, instance_name, translate};
+pub use translate::{Discovered, instance_name, instance_names, translate};

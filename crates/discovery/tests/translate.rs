@@ -166,3 +166,28 @@ fn unhealthy_pods_and_deployments_are_errors() {
         "Deployment is not available: 0/2 replicas available"
     );
 }
+
+#[test]
+fn instance_names_never_collide_across_clusters() {
+    use std::collections::BTreeSet;
+    let pair = |c: &str, n: &str| (c.to_owned(), n.to_owned());
+    let alone: BTreeSet<_> = [pair("m", "x-gloo-system"), pair("east", "gloo-system")].into();
+    let names = gatefed_discovery::instance_names(&alone);
+    assert_eq!(
+        names[&pair("m", "x-gloo-system")],
+        "m-x-gloo-system",
+        "Gloo Fed's name when unique"
+    );
+    let both: BTreeSet<_> = [
+        pair("m", "x-gloo-system"),
+        pair("m-x", "gloo-system"),
+        pair("east", "gloo-system"),
+    ]
+    .into();
+    let names = gatefed_discovery::instance_names(&both);
+    assert_eq!(names[&pair("m", "x-gloo-system")], "m.x-gloo-system");
+    assert_eq!(names[&pair("m-x", "gloo-system")], "m-x.gloo-system");
+    assert_eq!(names[&pair("east", "gloo-system")], "east-gloo-system");
+    let distinct: BTreeSet<&String> = names.values().collect();
+    assert_eq!(distinct.len(), names.len());
+}

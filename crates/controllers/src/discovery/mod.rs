@@ -3,7 +3,9 @@
 //! A change on a cluster schedules that cluster only; a burst of changes is translated once (100 ms
 //! of quiet, at most 1 s after the first). The result is server-side applied into the controller
 //! namespace, vanished instances and those of deregistered clusters are deleted, and a failed write
-//! is retried with backoff until it succeeds.
+//! is retried with backoff until it succeeds. Names are Gloo Fed's `<cluster>-<namespace>` unless
+//! two clusters' installations would share one (see `gatefed_discovery::instance_names`); a
+//! cluster whose names change because of another's installation is recomputed too.
 
 mod instances;
 mod snapshot;
@@ -206,6 +208,7 @@ impl Discovery {
             schedule.first_seen.remove(cluster);
             Vec::new()
         };
+        let discovered = self.name_uniquely(cluster, discovered, written, schedule);
         let errors = instances::sync(api, &self.metrics, cluster, discovered, written).await;
         if errors.is_empty() {
             schedule.failures.remove(cluster);
@@ -213,6 +216,50 @@ impl Discovery {
             debug!(%cluster, failures = errors.len(), "GlooInstance writes will be retried");
             schedule.failed(cluster);
         }
+    }
+}
+
+impl Discovery {
+    /// Gives `cluster`'s installations names no other cluster's can take, and schedules the other
+    /// clusters whose written names must change as a result.
+    fn name_uniquely(
+        &self,
+        cluster: &str,
+        mut discovered: Vec<gatefed_discovery::Discovered>,
+        written: &instances::Written,
+        schedule: &mut Schedule,
+    ) -> Vec<gatefed_discovery::Discovered> {
+        let namespace_of = |spec: &serde_json::Value| {
+            spec["controlPlane"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let mut installs: BTreeSet<(String, String)> = written
+            .iter()
+            .filter(|(c, _)| c.as_str() != cluster)
+            .flat_map(|(c, specs)| specs.values().map(move |spec| (c.clone(), namespace_of(spec))))
+            .collect();
+        installs.extend(
+            discovered
+                .iter()
+                .map(|d| (cluster.to_owned(), d.spec.control_plane.namespace.clone())),
+        );
+        let names = gatefed_discovery::instance_names(&installs);
+        for d in &mut discovered {
+            if let Some(name) = names.get(&(cluster.to_owned(), d.spec.control_plane.namespace.clone())) {
+                d.name = name.clone();
+            }
+        }
+        for (other, specs) in written.iter().filter(|(c, _)| c.as_str() != cluster) {
+            let stale = specs
+                .iter()
+                .any(|(name, spec)| names.get(&(other.clone(), namespace_of(spec))) != Some(name));
+            if stale {
+                schedule.changed(other);
+            }
+        }
+        discovered
     }
 }
 

@@ -4,7 +4,7 @@ mod check;
 mod control_plane;
 mod proxies;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use gatefed_model::GlooInstanceSpec;
 use gatefed_model::common::ObjectRef;
@@ -23,9 +23,32 @@ pub struct Discovered {
     pub spec: GlooInstanceSpec,
 }
 
-/// The GlooInstance name of an installation.
+/// The GlooInstance name of an installation, as Gloo Fed names it: `<cluster>-<namespace>`.
 pub fn instance_name(cluster: &str, namespace: &str) -> String {
     format!("{cluster}-{namespace}")
+}
+
+/// The names of every installation across clusters: Gloo Fed's `<cluster>-<namespace>`, except
+/// where two installations would get the same one (cluster `m` namespace `x-gloo-system` and
+/// cluster `m-x` namespace `gloo-system`): those are named `<cluster>.<namespace>`, which cannot
+/// collide, since neither a cluster name nor a namespace contains a dot.
+pub fn instance_names(installs: &BTreeSet<(String, String)>) -> BTreeMap<(String, String), String> {
+    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+    for (cluster, namespace) in installs {
+        *by_name.entry(instance_name(cluster, namespace)).or_default() += 1;
+    }
+    installs
+        .iter()
+        .map(|(cluster, namespace)| {
+            let plain = instance_name(cluster, namespace);
+            let name = if by_name[&plain] > 1 {
+                format!("{cluster}.{namespace}")
+            } else {
+                plain
+            };
+            ((cluster.clone(), namespace.clone()), name)
+        })
+        .collect()
 }
 
 /// Every Gloo installation on the cluster, sorted by name.
