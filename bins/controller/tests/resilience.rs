@@ -90,6 +90,19 @@ async fn a_restart_with_everything_in_sync_writes_nothing_to_members() {
             .await;
     }
     let first_run = fed.metrics().total_member_writes();
+    {
+        use prometheus::core::Collector;
+        for mf in fed.metrics().member_writes.collect() {
+            for m in mf.get_metric() {
+                let labels: Vec<String> = m
+                    .get_label()
+                    .iter()
+                    .map(|l| format!("{}={}", l.name(), l.value()))
+                    .collect();
+                println!("member_writes {labels:?} {}", m.get_counter().get_value());
+            }
+        }
+    }
     assert_eq!(
         first_run, 80,
         "20 objects x 2 clusters x 2 namespaces, each written once"

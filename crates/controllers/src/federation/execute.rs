@@ -54,13 +54,26 @@ pub enum WriteError {
     },
 }
 
-/// Runs every action, records failures in the plan, and returns whether anything was written.
-pub async fn execute(ctx: &Ctx, kind: FederatedKind, plan: &mut Plan) -> bool {
+/// What a successful write left on a member: the object's resource version, or gone.
+#[derive(Clone, Debug)]
+pub struct Written {
+    /// Cluster.
+    pub cluster: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// The version the write produced; `None` when it deleted the object.
+    pub resource_version: Option<String>,
+}
+
+/// Runs every action, records failures in the plan, and returns what was written.
+pub async fn execute(ctx: &Ctx, kind: FederatedKind, plan: &mut Plan) -> Vec<Written> {
     if plan.actions.is_empty() {
-        return false;
+        return Vec::new();
     }
     let results = futures::future::join_all(plan.actions.iter().map(|a| run(ctx, kind, a))).await;
-    let mut wrote = false;
+    let mut written = Vec::new();
     let actions = plan.actions.clone();
     let child = kind.child().kind;
     for (action, result) in actions.iter().zip(results) {
@@ -76,8 +89,13 @@ pub async fn execute(ctx: &Ctx, kind: FederatedKind, plan: &mut Plan) -> bool {
             .with_label_values(&[child, cluster, verb, outcome])
             .inc();
         match result {
-            Ok(()) => {
-                wrote = true;
+            Ok(resource_version) => {
+                written.push(Written {
+                    cluster: cluster.to_owned(),
+                    namespace: ns.to_owned(),
+                    name: name.to_owned(),
+                    resource_version,
+                });
                 info!(%cluster, namespace = %ns, %name, action = verb, %child, "member write");
             }
             Err(error) => {
@@ -86,10 +104,44 @@ pub async fn execute(ctx: &Ctx, kind: FederatedKind, plan: &mut Plan) -> bool {
             }
         }
     }
-    wrote
+    written
 }
 
-async fn run(ctx: &Ctx, kind: FederatedKind, action: &Action) -> Result<(), WriteError> {
+/// Waits (at most `limit`) until the member runtime shows every write: a reconcile that follows
+/// must see our own writes, or it would apply the same children again.
+pub async fn until_observed(ctx: &Ctx, kind: FederatedKind, written: &[Written], limit: Duration) {
+    let member_kind = gatefed_model::MemberKind::Gloo(kind.child_kind());
+    let seen = |w: &Written| {
+        let Some(store) = ctx.runtime.store(&w.cluster, member_kind) else {
+            return true;
+        };
+        let current = store.get(&w.namespace, &w.name);
+        match (&w.resource_version, current) {
+            (None, current) => current.is_none(),
+            (Some(_), None) => false,
+            (Some(wrote), Some(obj)) => obj
+                .metadata
+                .resource_version
+                .as_deref()
+                .is_some_and(|have| not_older(have, wrote)),
+        }
+    };
+    let deadline = tokio::time::Instant::now() + limit;
+    while !written.iter().all(seen) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Whether resource version `have` is at least `wrote`. Versions are opaque to clients, but every
+/// kube-apiserver uses etcd revisions: compared as numbers when both are; else only equal counts.
+fn not_older(have: &str, wrote: &str) -> bool {
+    match (have.parse::<u64>(), wrote.parse::<u64>()) {
+        (Ok(h), Ok(w)) => h >= w,
+        _ => have == wrote,
+    }
+}
+
+async fn run(ctx: &Ctx, kind: FederatedKind, action: &Action) -> Result<Option<String>, WriteError> {
     let child = kind.child().kind;
     let (cluster, ns, name) = action.destination();
     let client = ctx.pool.client(cluster).ok_or_else(|| WriteError::NoClient {
@@ -123,12 +175,12 @@ async fn run(ctx: &Ctx, kind: FederatedKind, action: &Action) -> Result<(), Writ
                 params.force = !fresh;
                 api.patch(name, &params, &Patch::Apply(manifest))
                     .await
-                    .map(|_| ())
+                    .map(|o| o.metadata.resource_version)
                     .map_err(api_error(false))
             }
             Action::Delete { .. } => match api.delete(name, &DeleteParams::default()).await {
-                Ok(_) => Ok(()),
-                Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                Ok(_) => Ok(None),
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
                 Err(e) => Err(api_error(true)(e)),
             },
             Action::Orphan { .. } => {
@@ -137,8 +189,8 @@ async fn run(ctx: &Ctx, kind: FederatedKind, action: &Action) -> Result<(), Writ
                     "annotations": {OWNER_KEY: null, HASH_ANNOTATION: null},
                 }});
                 match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
-                    Ok(_) => Ok(()),
-                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                    Ok(o) => Ok(o.metadata.resource_version),
+                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
                     Err(e) => Err(api_error(false)(e)),
                 }
             }

@@ -14,7 +14,10 @@ use kube::runtime::finalizer::{self, Event};
 use tracing::{Instrument, info_span};
 
 use super::context::Ctx;
-use super::execute::execute;
+use super::execute::{execute, until_observed};
+
+/// Longest a reconcile waits for the member runtime to show its own writes.
+const OBSERVE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 use super::interest::{Interest, ObjectId};
 use super::observe::{Observer, observe};
 use super::status::write_status;
@@ -144,12 +147,13 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
     };
     let observed = observe(ctx, &who, &inventory, desired.as_ref().ok());
     let mut plan = plan_desired(&input, &inventory, &observed, desired);
-    let wrote = execute(ctx, kind, &mut plan).await;
-    if wrote {
+    let written = execute(ctx, kind, &mut plan).await;
+    if !written.is_empty() {
         ctx.metrics
             .propagation
             .with_label_values(&[kind.gvk().kind])
             .observe(started.elapsed().as_secs_f64());
+        until_observed(ctx, kind, &written, OBSERVE_LIMIT).await;
     }
     let mut status = plan.status.clone();
     status.observed_generation = obj.meta().generation.map(gatefed_model::Int64String);
