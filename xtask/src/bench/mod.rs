@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 mod discovery;
+mod hostile;
 mod propagation;
 mod util;
 
@@ -22,6 +23,8 @@ pub enum Bench {
     Propagation(propagation::Args),
     /// Discovery latency, and the cost of one member event with 0 vs 10 other clusters registered.
     Discovery(discovery::Args),
+    /// Hostile inputs and member faults: outcome, controller peak RSS, time to recover.
+    Hostile,
 }
 
 pub fn run(bench: Bench) -> anyhow::Result<()> {
@@ -29,6 +32,7 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Testenv { runs } => tokio::runtime::Runtime::new()?.block_on(testenv(runs)),
         Bench::Propagation(args) => propagation::run(&crate::workspace_root(), args),
         Bench::Discovery(args) => discovery::run(&crate::workspace_root(), args),
+        Bench::Hostile => hostile::run(&crate::workspace_root()),
     }
 }
 

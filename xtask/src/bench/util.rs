@@ -40,6 +40,16 @@ pub fn build_release_controller(root: &Path) -> anyhow::Result<std::path::PathBu
 /// Starts the controller against `admin_kubeconfig` and waits until it is ready; returns it and its
 /// metrics port.
 pub async fn start_controller(binary: &Path, admin_kubeconfig: &Path, log: &Path) -> anyhow::Result<(Controller, u16)> {
+    start_controller_with(binary, admin_kubeconfig, log, &[]).await
+}
+
+/// [`start_controller`] with extra flags.
+pub async fn start_controller_with(
+    binary: &Path,
+    admin_kubeconfig: &Path,
+    log: &Path,
+    extra: &[&str],
+) -> anyhow::Result<(Controller, u16)> {
     let (metrics_port, health_port) = (free_port()?, free_port()?);
     let controller = Controller {
         child: Command::new(binary)
@@ -58,8 +68,9 @@ pub async fn start_controller(binary: &Path, admin_kubeconfig: &Path, log: &Path
                 &format!("127.0.0.1:{health_port}"),
             ])
             .args(["--leader-elect", "false"])
-            // Fixed, so figures from different versions compare (probes cost CPU in every run).
-            .args(["--probe-period-seconds", "5"])
+            // Fixed (unless given), so figures from different versions compare: probes cost CPU.
+            .args(if extra.contains(&"--probe-period-seconds") { &[][..] } else { &["--probe-period-seconds", "5"][..] })
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log)?)
@@ -97,15 +108,18 @@ pub async fn federation(members: &[String]) -> anyhow::Result<TestEnv> {
 
 /// Registers a member with the real registration code.
 pub async fn register(env: &TestEnv, member: &str) -> anyhow::Result<()> {
+    register_via(env, member, None).await
+}
+
+/// Registers a member, reached through `server` (a fault proxy) when given.
+pub async fn register_via(env: &TestEnv, member: &str, server: Option<&str>) -> anyhow::Result<()> {
     let admin = env.cluster("admin");
     let config = gatefed_clients::kubeconfig::load_config(Some(env.cluster(member).kubeconfig_path()), None).await?;
-    registration::register(
-        &admin.client(),
-        admin.server(),
-        &Remote::from_config(config)?,
-        &RegisterOptions::new(member),
-    )
-    .await?;
+    let mut remote = Remote::from_config(config)?;
+    if let Some(server) = server {
+        remote.access.server = server.to_owned();
+    }
+    registration::register(&admin.client(), admin.server(), &remote, &RegisterOptions::new(member)).await?;
     Ok(())
 }
 
