@@ -39,7 +39,48 @@ pub struct FailoverSchemeSpec {
     pub primary: Option<ClusterObjectRef>,
     /// Failover groups; the first has priority 1, the next 2, and so on.
     #[serde(default, skip_serializing_if = "Vec::is_empty", alias = "failover_groups")]
+    #[schemars(length(max = 16))]
     pub failover_groups: Vec<FailoverGroup>,
+    /// The target proxy Service port carrying failover traffic (a gatefed extension; default
+    /// `failover`, the name Gloo's Helm chart gives it).
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "failover_port_name")]
+    pub failover_port_name: Option<String>,
+    /// TLS of the failover traffic (a gatefed extension; Gloo Fed's fixed values by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<FailoverTls>,
+}
+
+/// A Secret: its name, and a namespace where one is not implied.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRef {
+    /// Name.
+    pub name: String,
+    /// Namespace (default: as documented where used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// TLS of failover traffic between the primary's Gloo and the targets' failover gateways.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FailoverTls {
+    /// The Secret the primary's Gloo presents (`upstreamSslConfig.secretRef`): default
+    /// `failover-upstream` in the target Gloo instance's write namespace, as Gloo Fed writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "secret_ref")]
+    pub secret_ref: Option<SecretRef>,
+    /// Subject alternative names the targets' certificates must carry (Gloo Fed checked none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", alias = "verify_subject_alt_name")]
+    #[schemars(length(max = 16))]
+    pub verify_subject_alt_name: Vec<String>,
+    /// The Secret the targets' failover gateways serve (default `failover-downstream`, Gloo's Helm
+    /// value); written by gatefed when `managed`.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "downstream_secret_name")]
+    pub downstream_secret_name: Option<String>,
+    /// gatefed issues the client and server certificates from a CA it keeps, writes both Secrets
+    /// and rotates them before they expire, instead of the openssl steps in Gloo's docs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub managed: bool,
 }
 
 /// One priority level of failover targets.
@@ -49,6 +90,7 @@ pub struct FailoverSchemeSpec {
 pub struct FailoverGroup {
     /// The targets of this priority, one locality per cluster entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty", alias = "priority_group")]
+    #[schemars(length(max = 64))]
     pub priority_group: Vec<FailoverTarget>,
 }
 
@@ -62,6 +104,7 @@ pub struct FailoverTarget {
     pub cluster: String,
     /// Upstreams on that cluster.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
     pub upstreams: Vec<ObjectRef>,
     /// Load balancing weight of this locality.
     #[serde(default, skip_serializing_if = "Option::is_none", alias = "locality_weight")]
@@ -97,6 +140,10 @@ pub struct FailoverSchemeNamespacedStatus {
     /// When it was processed (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processing_time: Option<String>,
+    /// The Upstream whose `spec.failover` this controller wrote (a gatefed extension), so a
+    /// changed primary has the old one's failover removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_to: Option<ClusterObjectRef>,
 }
 
 /// Status of a FailoverScheme.

@@ -163,10 +163,28 @@ fn failover_spec() -> impl Strategy<Value = FailoverSchemeSpec> {
         },
     );
     let group = vec(target, 0..3).prop_map(|priority_group| FailoverGroup { priority_group });
-    (option::of(primary), vec(group, 0..3)).prop_map(|(primary, failover_groups)| FailoverSchemeSpec {
-        primary,
-        failover_groups,
-    })
+    let tls = (option::of(name()), vec(name(), 0..2), any::<bool>()).prop_map(|(secret, sans, managed)| {
+        gatefed_model::failover::FailoverTls {
+            secret_ref: secret.map(|name| gatefed_model::failover::SecretRef { name, namespace: None }),
+            verify_subject_alt_name: sans,
+            downstream_secret_name: None,
+            managed,
+        }
+    });
+    (
+        option::of(primary),
+        vec(group, 0..3),
+        option::of(name()),
+        option::of(tls),
+    )
+        .prop_map(
+            |(primary, failover_groups, failover_port_name, tls)| FailoverSchemeSpec {
+                primary,
+                failover_groups,
+                failover_port_name,
+                tls,
+            },
+        )
 }
 
 fn cluster_spec() -> impl Strategy<Value = KubernetesClusterSpec> {
