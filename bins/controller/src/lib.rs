@@ -19,6 +19,7 @@ use anyhow::Context as _;
 use gatefed_clients::runtime::MemberRuntime;
 use gatefed_clients::{ClusterPool, PoolOptions};
 use gatefed_controllers::discovery::Discovery;
+use gatefed_controllers::failover::Failover;
 use gatefed_controllers::federation::{Federation, Settings};
 use gatefed_controllers::readiness::Readiness;
 
@@ -166,8 +167,17 @@ pub async fn run_with(
         resync: config.resync,
         cleanup_timeout: config.cleanup_timeout,
     };
+    let failover = Failover::new(
+        admin.clone(),
+        pool.clone(),
+        runtime.clone(),
+        settings.clone(),
+        shared.metrics.clone(),
+    );
+    let failover_task = tokio::spawn(failover.run(stop_rx.clone(), shared.readiness.clone()));
     let federation = Federation::new(admin, pool.clone(), runtime, settings, shared.metrics.clone());
     federation.run(stop_rx.clone(), shared.readiness.clone()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), failover_task).await;
     discovery_task.abort();
     runtime_task.abort();
     pool_task.abort();

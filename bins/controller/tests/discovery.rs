@@ -6,77 +6,16 @@
 
 mod common;
 
-use std::path::PathBuf;
+use common::gloo::*;
+
 use std::time::{Duration, Instant};
 
 use common::*;
 use gatefed_clients::registration::{self, DeregisterOptions};
 use gatefed_model::GlooInstance;
-use gatefed_model::MemberKind;
 use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-
-fn fixture(name: &str) -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../crates/discovery/tests/fixtures")
-        .join(name);
-    serde_saphyr::from_multiple(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// (api resource, namespaced, status is a subresource)
-fn resource(kind: &str) -> (ApiResource, bool, bool) {
-    let k = MemberKind::lookup(kind).unwrap_or_else(|| panic!("no mapping for {kind}"));
-    // Gloo's CRDs have no status subresource; the Kubernetes kinds do.
-    (k.gvk().api_resource(), k.namespaced(), k.gloo().is_none())
-}
-
-fn api(client: &kube::Client, obj: &Value) -> (Api<DynamicObject>, bool) {
-    let (ar, namespaced, sub) = resource(obj["kind"].as_str().unwrap());
-    let api = match obj["metadata"]["namespace"].as_str() {
-        Some(ns) if namespaced => Api::namespaced_with(client.clone(), ns, &ar),
-        _ => Api::all_with(client.clone(), &ar),
-    };
-    (api, sub)
-}
-
-/// Creates the object, then writes its status the way kubelet, a controller or Gloo would.
-async fn create_with_status(client: &kube::Client, obj: &Value) {
-    let (api, status_subresource) = api(client, obj);
-    let name = obj["metadata"]["name"].as_str().unwrap();
-    let dynamic: DynamicObject = serde_json::from_value(obj.clone()).unwrap();
-    api.create(&PostParams::default(), &dynamic)
-        .await
-        .unwrap_or_else(|e| panic!("create {} {name}: {e}", obj["kind"]));
-    if status_subresource && obj.get("status").is_some() {
-        let patch = json!({"status": obj["status"]});
-        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .unwrap_or_else(|e| panic!("status of {name}: {e}"));
-    }
-}
-
-async fn patch_status(client: &kube::Client, obj: &Value, status: Value) {
-    let (api, sub) = api(client, obj);
-    let name = obj["metadata"]["name"].as_str().unwrap();
-    let patch = json!({"status": status});
-    if sub {
-        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .unwrap();
-    } else {
-        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .unwrap();
-    }
-}
-
-fn by_name<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
-    objects
-        .iter()
-        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-        .unwrap()
-}
 
 async fn instance(fed: &Fed, name: &str) -> Option<GlooInstance> {
     Api::<GlooInstance>::namespaced(fed.admin(), NS)

@@ -5,6 +5,7 @@
 //! `gatefed-discovery`. `gatefed-controller` wires them to a pool, a runtime and a lease.
 
 pub mod discovery;
+pub mod failover;
 pub mod federation;
 pub mod metrics;
 pub mod readiness;

@@ -34,6 +34,13 @@ pub(crate) fn edges(scheme: &Scheme) -> Option<(Node, Vec<Node>)> {
     Some((primary, targets))
 }
 
+/// Every Upstream a scheme names, primary and targets (well-formed references only).
+pub fn nodes(scheme: &Scheme) -> BTreeSet<Node> {
+    edges(scheme)
+        .map(|(p, targets)| std::iter::once(p).chain(targets).collect())
+        .unwrap_or_default()
+}
+
 /// For every scheme whose primary is on a cycle: the cycle, from the primary back to it.
 pub fn cycles(schemes: &[Scheme]) -> BTreeMap<SchemeId, Vec<Node>> {
     let mut ids: BTreeMap<Node, usize> = BTreeMap::new();

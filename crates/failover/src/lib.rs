@@ -21,7 +21,7 @@ mod messages;
 mod plan;
 mod render;
 
-pub use cycles::{Node, cycles};
+pub use cycles::{Node, cycles, nodes};
 pub use input::{Instance, Lookup, Scheme, SchemeId, UpstreamView, Upstreams};
 pub use messages::*;
 pub use plan::{Outcome, plan};

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod gloo;
+
 use std::time::{Duration, Instant};
 
 use gatefed_clients::registration::{self, RegisterOptions, Remote};

@@ -50,6 +50,15 @@ pub use watch::WatchSpec;
 use crate::error::Result;
 use crate::pool::{ClusterEvent, ClusterPool};
 
+/// Whether resource version `have` is at least `wrote`. Versions are opaque to clients, but every
+/// kube-apiserver uses etcd revisions: compared as numbers when both are; else only equal counts.
+pub fn not_older(have: &str, wrote: &str) -> bool {
+    match (have.parse::<u64>(), wrote.parse::<u64>()) {
+        (Ok(h), Ok(w)) => h >= w,
+        _ => have == wrote,
+    }
+}
+
 /// How many changes a subscriber may fall behind before it gets `Lagged` and must re-read the stores.
 const CHANGE_BUFFER: usize = 1 << 16;
 
@@ -204,6 +213,31 @@ impl MemberRuntime {
         self.clusters_read()
             .get(cluster)
             .is_some_and(|w| w.stores.values().all(|s| s.readiness().settled()))
+    }
+
+    /// Whether the store of (cluster, kind) shows `namespace/name` at `resource_version` or newer
+    /// (gone, for `None`): a writer waits for this before acting on the store again, so it sees its
+    /// own writes. A cluster or kind not watched counts as showing it.
+    pub fn shows(
+        &self,
+        cluster: &str,
+        kind: MemberKind,
+        namespace: &str,
+        name: &str,
+        resource_version: Option<&str>,
+    ) -> bool {
+        let Some(store) = self.store(cluster, kind) else {
+            return true;
+        };
+        match (resource_version, store.get(namespace, name)) {
+            (None, current) => current.is_none(),
+            (Some(_), None) => false,
+            (Some(wrote), Some(obj)) => obj
+                .metadata
+                .resource_version
+                .as_deref()
+                .is_some_and(|have| not_older(have, wrote)),
+        }
     }
 
     /// Open watches on `cluster`.

@@ -13,6 +13,20 @@ use super::handles::KindHandles;
 use super::interest::{Interests, ObjectId};
 use crate::metrics::ControllerMetrics;
 
+/// The next retry delay of `id` in `retries`: 1 s, 2 s, 4 s ... up to a minute; failures before
+/// the scheduled retry keep that schedule.
+pub fn backoff<K: Eq + std::hash::Hash + Clone>(retries: &DashMap<K, Retry>, id: &K) -> Duration {
+    let now = Instant::now();
+    let mut entry = retries.entry(id.clone()).or_insert(Retry { count: 0, next: now });
+    if now < entry.next {
+        return entry.next - now;
+    }
+    entry.count = entry.count.saturating_add(1);
+    let delay = Duration::from_secs(1u64 << (entry.count - 1).min(6)).min(Duration::from_secs(60));
+    entry.next = now + delay;
+    delay
+}
+
 /// An object's retry schedule.
 #[derive(Clone, Copy, Debug)]
 pub struct Retry {
@@ -98,14 +112,6 @@ impl Ctx {
     /// scheduled retry (several events reconciling the object at once) keep that schedule rather
     /// than pushing it further out.
     pub fn backoff(&self, id: &ObjectId) -> Duration {
-        let now = Instant::now();
-        let mut entry = self.retries.entry(id.clone()).or_insert(Retry { count: 0, next: now });
-        if now < entry.next {
-            return entry.next - now;
-        }
-        entry.count = entry.count.saturating_add(1);
-        let delay = Duration::from_secs(1u64 << (entry.count - 1).min(6)).min(Duration::from_secs(60));
-        entry.next = now + delay;
-        delay
+        backoff(&self.retries, id)
     }
 }

@@ -112,32 +112,17 @@ pub async fn execute(ctx: &Ctx, kind: FederatedKind, plan: &mut Plan) -> Vec<Wri
 pub async fn until_observed(ctx: &Ctx, kind: FederatedKind, written: &[Written], limit: Duration) {
     let member_kind = gatefed_model::MemberKind::Gloo(kind.child_kind());
     let seen = |w: &Written| {
-        let Some(store) = ctx.runtime.store(&w.cluster, member_kind) else {
-            return true;
-        };
-        let current = store.get(&w.namespace, &w.name);
-        match (&w.resource_version, current) {
-            (None, current) => current.is_none(),
-            (Some(_), None) => false,
-            (Some(wrote), Some(obj)) => obj
-                .metadata
-                .resource_version
-                .as_deref()
-                .is_some_and(|have| not_older(have, wrote)),
-        }
+        ctx.runtime.shows(
+            &w.cluster,
+            member_kind,
+            &w.namespace,
+            &w.name,
+            w.resource_version.as_deref(),
+        )
     };
     let deadline = tokio::time::Instant::now() + limit;
     while !written.iter().all(seen) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Whether resource version `have` is at least `wrote`. Versions are opaque to clients, but every
-/// kube-apiserver uses etcd revisions: compared as numbers when both are; else only equal counts.
-fn not_older(have: &str, wrote: &str) -> bool {
-    match (have.parse::<u64>(), wrote.parse::<u64>()) {
-        (Ok(h), Ok(w)) => h >= w,
-        _ => have == wrote,
     }
 }
 

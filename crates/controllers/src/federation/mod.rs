@@ -33,7 +33,7 @@ use kube::{Api, Client, ResourceExt};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
 
-pub use context::{Ctx, Settings};
+pub use context::{Ctx, Retry, Settings, backoff};
 pub use execute::WriteError;
 pub use handles::{KindHandles, LiveObject};
 pub use reconcile::Error;
