@@ -1,6 +1,7 @@
 //! `cargo xtask demo [--once]`: an admin and two member clusters (real API servers), our CRDs and
-//! Gloo's, both members registered with the real register code, the controller binary, and the
-//! manifests of `examples/` applied; prints what got placed where.
+//! Gloo's, both members registered with the real register code and given a simulated Gloo
+//! Enterprise install (API objects only), the controller binary, and the manifests of `examples/`
+//! applied; prints what got placed where, and the failover the FailoverScheme example configured.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -9,8 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use gatefed_clients::registration::{self, RegisterOptions, Remote};
 use gatefed_model::federated::FederatedKind;
+use gatefed_model::{FailoverScheme, GlooKind};
 use gatefed_testenv::{Options, TestEnv};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use serde_json::json;
 
 const NS: &str = "gloo-system";
 const MEMBERS: [(&str, &[(&str, &str)]); 2] = [
@@ -86,6 +89,32 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
         );
     }
 
+    println!("==> simulating a Gloo Enterprise install on each member (API objects with status; nothing runs)");
+    for ((name, _), (region, ip)) in MEMBERS.iter().zip([("us-east", "34.1.1.1"), ("eu-west", "35.2.2.2")]) {
+        let client = env.cluster(name).client();
+        gatefed_testenv::gloo::simulate_install(&client, region, ip).await?;
+    }
+    // The Upstreams of Gloo's failover docs: blue (with the health check failover needs) and green.
+    for (member, name, addr) in [
+        ("east", "default-service-blue-10000", "blue.default.svc"),
+        ("west", "default-service-green-10000", "green.default.svc"),
+    ] {
+        let mut spec = json!({"static": {"hosts": [{"addr": addr, "port": 10000}]}});
+        if member == "east" {
+            spec["healthChecks"] = json!([{"timeout": "1s", "interval": "1s", "unhealthyThreshold": 1,
+                "healthyThreshold": 1, "httpHealthCheck": {"path": "/health"}}]);
+        }
+        let obj = json!({"apiVersion": "gloo.solo.io/v1", "kind": "Upstream", "metadata": {"name": name, "namespace": NS}, "spec": spec});
+        Api::<DynamicObject>::namespaced_with(
+            env.cluster(member).client(),
+            NS,
+            &GlooKind::Upstream.gvk().api_resource(),
+        )
+        .patch(name, &PatchParams::apply("gatefed-demo"), &Patch::Apply(&obj))
+        .await
+        .with_context(|| format!("create Upstream {name} on {member}"))?;
+    }
+
     let admin_kc = dir.join("admin.kubeconfig");
     let log = std::fs::File::create(dir.join("controller.log"))?;
     println!(
@@ -121,8 +150,8 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(90);
     let all_placed = loop {
         let mut placed = true;
-        for (kind, name) in &applied {
-            placed &= state(&admin.client(), *kind, name).await.as_deref() == Some("PLACED");
+        for a in &applied {
+            placed &= state(&admin.client(), a).await.as_deref() == Some(a.done_state());
         }
         if placed || Instant::now() > deadline {
             break placed;
@@ -140,17 +169,30 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
     for (name, _) in MEMBERS {
         print_member(name, &env.cluster(name).client()).await?;
     }
-    if !all_placed {
-        bail!("not everything was PLACED within 90s; see .demo/controller.log");
+    let primary = Api::<DynamicObject>::namespaced_with(
+        env.cluster("east").client(),
+        NS,
+        &GlooKind::Upstream.gvk().api_resource(),
+    )
+    .get_opt("default-service-blue-10000")
+    .await?;
+    if let Some(p) = primary {
+        println!("\nspec.failover of Upstream gloo-system/default-service-blue-10000 on east (written by gatefed):");
+        print!("{}", serde_saphyr::to_string(&p.data["spec"]["failover"])?);
     }
-    println!("\nEverything is PLACED.");
+    if !all_placed {
+        bail!("not everything was PLACED (and the failover ACCEPTED) within 90s; see .demo/controller.log");
+    }
+    println!("\nEverything is PLACED, and the failover ACCEPTED.");
     if once {
         return Ok(());
     }
     println!(
         "The clusters and the controller keep running. Try, in another shell:\n  \
          target/debug/gatefedctl --kubeconfig .demo/admin.kubeconfig cluster list\n  \
-         target/debug/gatefedctl --kubeconfig .demo/admin.kubeconfig get fus echo -o yaml\n\
+         target/debug/gatefedctl --kubeconfig .demo/admin.kubeconfig get fus echo -o yaml\n  \
+         target/debug/gatefedctl --kubeconfig .demo/admin.kubeconfig get failoverschemes\n  \
+         target/debug/gatefedctl --kubeconfig .demo/admin.kubeconfig check\n\
          Press Ctrl-C to stop everything."
     );
     tokio::signal::ctrl_c().await?;
@@ -162,8 +204,24 @@ fn api_for(client: &kube::Client, kind: FederatedKind, ns: &str) -> Api<DynamicO
     Api::namespaced_with(client.clone(), ns, &kind.gvk().api_resource())
 }
 
-/// Server-side applies every federated object of the `.yaml` files in `dir`, as `kubectl apply` would.
-async fn apply_examples(client: &kube::Client, dir: &Path) -> anyhow::Result<Vec<(FederatedKind, String)>> {
+/// An example object the demo waits for.
+enum Applied {
+    Federated(FederatedKind, String),
+    Scheme(String),
+}
+
+impl Applied {
+    fn done_state(&self) -> &'static str {
+        match self {
+            Applied::Federated(..) => "PLACED",
+            Applied::Scheme(_) => "ACCEPTED",
+        }
+    }
+}
+
+/// Server-side applies every federated object and FailoverScheme of the `.yaml` files in `dir`, as
+/// `kubectl apply` would.
+async fn apply_examples(client: &kube::Client, dir: &Path) -> anyhow::Result<Vec<Applied>> {
     let mut files: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
@@ -176,37 +234,54 @@ async fn apply_examples(client: &kube::Client, dir: &Path) -> anyhow::Result<Vec
             serde_saphyr::from_multiple(&text).with_context(|| format!("parse {}", file.display()))?;
         for doc in docs {
             let kind_name = doc["kind"].as_str().unwrap_or_default();
-            let kind = FederatedKind::lookup(kind_name)
-                .with_context(|| format!("{}: {kind_name} is not a federated kind", file.display()))?;
             let name = doc["metadata"]["name"].as_str().unwrap_or_default().to_owned();
             let ns = doc["metadata"]["namespace"].as_str().unwrap_or(NS).to_owned();
-            api_for(client, kind, &ns)
-                .patch(&name, &PatchParams::apply("gatefed-demo").force(), &Patch::Apply(&doc))
+            let (api, entry) = if kind_name == "FailoverScheme" {
+                let api: Api<DynamicObject> =
+                    Api::namespaced_with(client.clone(), &ns, &ApiResource::erase::<FailoverScheme>(&()));
+                (api, Applied::Scheme(name.clone()))
+            } else {
+                let kind = FederatedKind::lookup(kind_name)
+                    .with_context(|| format!("{}: {kind_name} is not a federated kind", file.display()))?;
+                (api_for(client, kind, &ns), Applied::Federated(kind, name.clone()))
+            };
+            api.patch(&name, &PatchParams::apply("gatefed-demo").force(), &Patch::Apply(&doc))
                 .await
-                .with_context(|| format!("apply {} {ns}/{name}", kind))?;
+                .with_context(|| format!("apply {kind_name} {ns}/{name}"))?;
             println!(
-                "    {} {ns}/{name} ({})",
-                kind,
+                "    {kind_name} {ns}/{name} ({})",
                 file.file_name().unwrap_or_default().to_string_lossy()
             );
-            applied.push((kind, name));
+            applied.push(entry);
         }
     }
     Ok(applied)
 }
 
-async fn state(client: &kube::Client, kind: FederatedKind, name: &str) -> Option<String> {
-    let obj = api_for(client, kind, NS).get_opt(name).await.ok()??;
-    obj.data["status"]["namespacedPlacementStatuses"][NS]["state"]
-        .as_str()
-        .map(str::to_owned)
+async fn state(client: &kube::Client, applied: &Applied) -> Option<String> {
+    match applied {
+        Applied::Federated(kind, name) => {
+            let obj = api_for(client, *kind, NS).get_opt(name).await.ok()??;
+            obj.data["status"]["namespacedPlacementStatuses"][NS]["state"]
+                .as_str()
+                .map(str::to_owned)
+        }
+        Applied::Scheme(name) => {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), NS, &ApiResource::erase::<FailoverScheme>(&()));
+            let obj = api.get_opt(name).await.ok()??;
+            obj.data["status"]["namespacedStatuses"][NS]["state"]
+                .as_str()
+                .map(str::to_owned)
+        }
+    }
 }
 
-/// What the member cluster holds, straight from its API server.
+/// What the member cluster holds in gloo-system, straight from its API server.
 async fn print_member(name: &str, client: &kube::Client) -> anyhow::Result<()> {
-    println!("Gloo objects on cluster {name}:");
+    println!("Gloo objects in gloo-system on cluster {name}:");
     for kind in [FederatedKind::Upstream, FederatedKind::VirtualService] {
-        let list = Api::<DynamicObject>::all_with(client.clone(), &kind.child().api_resource())
+        let list = Api::<DynamicObject>::namespaced_with(client.clone(), NS, &kind.child().api_resource())
             .list(&ListParams::default())
             .await?;
         for o in list.items {

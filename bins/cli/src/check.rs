@@ -55,6 +55,7 @@ pub struct Report {
     pub ok: bool,
     clusters: Vec<Finding>,
     federated: Vec<Finding>,
+    failover: Vec<Finding>,
     instances: Vec<InstanceCheck>,
 }
 
@@ -138,6 +139,17 @@ pub async fn collect(client: &kube::Client, controller_ns: &str) -> anyhow::Resu
         }
     }
 
+    // FailoverSchemes that are not ACCEPTED.
+    let mut failover = Vec::new();
+    for s in crate::schemes::list(client, None, None, controller_ns).await? {
+        if s.state != "ACCEPTED" {
+            failover.push(Finding {
+                object: s.object(),
+                message: format!("{}: {}", s.state, s.message()),
+            });
+        }
+    }
+
     // Read unstructured, so fields newer than this CLI do not break it (as glooctl does).
     let list = Api::<DynamicObject>::all_with(client.clone(), &ApiResource::erase::<GlooInstance>(&()))
         .list(&ListParams::default())
@@ -164,11 +176,13 @@ pub async fn collect(client: &kube::Client, controller_ns: &str) -> anyhow::Resu
     instances.sort_by(|a, b| a.name.cmp(&b.name));
     let ok = clusters.is_empty()
         && federated.is_empty()
+        && failover.is_empty()
         && instances.iter().all(|i| i.checks.iter().all(|c| c.errors.is_empty()));
     Ok(Report {
         ok,
         clusters,
         federated,
+        failover,
         instances,
     })
 }
@@ -199,6 +213,7 @@ pub fn render(r: &Report) -> String {
     for (title, findings) in [
         ("registered clusters", &r.clusters),
         ("federated objects", &r.federated),
+        ("failover schemes", &r.failover),
     ] {
         out.push_str(&format!("Checking {title}... "));
         if findings.is_empty() {

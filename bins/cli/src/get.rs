@@ -11,7 +11,8 @@ use crate::output::{Format, api_error, structured, table};
 /// `get` flags.
 #[derive(Args)]
 pub struct GetArgs {
-    /// Federated kind (`FederatedUpstream`, `federatedupstreams`, `fus`, ...) or `all`.
+    /// Federated kind (`FederatedUpstream`, `federatedupstreams`, `fus`, ...), `failoverschemes`
+    /// (`fs`), or `all`.
     kind: String,
     /// Only this object.
     name: Option<String>,
@@ -59,7 +60,11 @@ pub struct ObjectRow {
 
 /// Runs `get`.
 pub async fn run(admin: &crate::AdminFlags, args: GetArgs) -> anyhow::Result<()> {
-    let kinds: Vec<FederatedKind> = if args.kind.eq_ignore_ascii_case("all") {
+    let all = args.kind.eq_ignore_ascii_case("all");
+    if crate::schemes::is_scheme_kind(&args.kind) {
+        return get_schemes(admin, &args).await;
+    }
+    let kinds: Vec<FederatedKind> = if all {
         FederatedKind::ALL.to_vec()
     } else {
         vec![FederatedKind::lookup(&args.kind).ok_or_else(|| {
@@ -104,10 +109,51 @@ pub async fn run(admin: &crate::AdminFlags, args: GetArgs) -> anyhow::Result<()>
         };
         rows.extend(objects.iter().map(|o| row(kind, o, &args.controller_namespace)));
     }
+    // `all` lists FailoverSchemes too, after the federated objects.
+    let schemes = if all && args.name.is_none() {
+        crate::schemes::list(&client, namespace.as_deref(), None, &args.controller_namespace).await?
+    } else {
+        Vec::new()
+    };
+    if schemes.is_empty() {
+        match structured(args.output, &rows)? {
+            Some(text) => print!("{text}"),
+            None if rows.is_empty() => eprintln!("No federated objects found."),
+            None => print!("{}", render(&rows)),
+        }
+        return Ok(());
+    }
+    let both = serde_json::json!({"federated": rows, "failoverSchemes": schemes});
+    match structured(args.output, &both)? {
+        Some(text) => print!("{text}"),
+        None => {
+            if !rows.is_empty() {
+                println!("{}", render(&rows));
+            }
+            print!("{}", crate::schemes::render(&schemes));
+        }
+    }
+    Ok(())
+}
+
+async fn get_schemes(admin: &crate::AdminFlags, args: &GetArgs) -> anyhow::Result<()> {
+    let (client, _) = crate::cluster::admin_client(admin).await?;
+    let namespace = match (&args.namespace, &args.name) {
+        (Some(ns), _) => Some(ns.clone()),
+        (None, Some(_)) => Some(client.default_namespace().to_owned()),
+        (None, None) => None,
+    };
+    let rows = crate::schemes::list(
+        &client,
+        namespace.as_deref(),
+        args.name.as_deref(),
+        &args.controller_namespace,
+    )
+    .await?;
     match structured(args.output, &rows)? {
         Some(text) => print!("{text}"),
-        None if rows.is_empty() => eprintln!("No federated objects found."),
-        None => print!("{}", render(&rows)),
+        None if rows.is_empty() => eprintln!("No failover schemes found."),
+        None => print!("{}", crate::schemes::render(&rows)),
     }
     Ok(())
 }

@@ -173,6 +173,37 @@ async fn a_scheme_writes_the_primary_failover_follows_its_targets_and_deletes_on
     );
     assert_eq!(failover(&fed, "east", "nohc").await, Value::Null, "nothing written");
 
+    // What a user sees: `gatefedctl get failoverschemes` and `gatefedctl check`.
+    let rows = gatefedctl::schemes::list(&fed.admin(), None, None, NS).await.unwrap();
+    let table = gatefedctl::schemes::render(&rows);
+    println!("{table}");
+    let line = |words: &[&str]| {
+        table
+            .lines()
+            .any(|l| words.iter().all(|w| l.split_whitespace().any(|x| x == *w)))
+    };
+    assert!(
+        line(&[
+            "failover",
+            "east/gloo-system/blue",
+            "1",
+            "west/gloo-system/green",
+            "ACCEPTED"
+        ]),
+        "{table}"
+    );
+    assert!(
+        line(&["failover", "2", "north/gloo-system/green,gloo-system/red", "ACCEPTED"]),
+        "{table}"
+    );
+    let report = gatefedctl::check::collect(&fed.admin(), NS).await.unwrap();
+    let text = gatefedctl::check::render(&report);
+    assert!(!report.ok);
+    assert!(
+        text.contains("FailoverScheme gloo-system/sick: INVALID: No health checks or outlier detection present"),
+        "{text}"
+    );
+
     // Deleting the scheme removes its field, and only it.
     Api::<FailoverScheme>::namespaced(fed.admin(), NS)
         .delete("failover", &DeleteParams::default())

@@ -25,6 +25,7 @@ pub mod crds;
 mod error;
 mod etcd;
 pub mod faults;
+pub mod gloo;
 pub mod gobuild;
 mod helpers;
 pub mod kubeconfig;

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::StreamExt;
-use gatefed_model::{GlooInstance, MemberKind};
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use gatefed_model::GlooInstance;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 
@@ -78,43 +78,16 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
 }
 
 fn install() -> anyhow::Result<Vec<Value>> {
-    let path = crate::workspace_root().join("crates/discovery/tests/fixtures/enterprise-install.yaml");
-    Ok(serde_saphyr::from_multiple(&std::fs::read_to_string(path)?)?)
+    Ok(gatefed_testenv::gloo::install_objects("us-east", "34.1.2.3")?)
 }
 
 fn api_for(client: &kube::Client, obj: &Value) -> (Api<DynamicObject>, bool) {
-    let kind = obj["kind"].as_str().unwrap_or_default();
-    let k = MemberKind::lookup(kind).unwrap_or(MemberKind::Gloo(gatefed_model::GlooKind::Upstream));
-    // Gloo's CRDs have no status subresource; the Kubernetes kinds do.
-    let (ar, sub) = (k.gvk().api_resource(), k.gloo().is_none());
-    let api = match obj["metadata"]["namespace"].as_str() {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-        None => Api::all_with(client.clone(), &ar),
-    };
-    (api, sub)
+    gatefed_testenv::gloo::api_for(client, obj)
 }
 
 /// Creates the simulated Gloo install on a member, statuses included.
 async fn simulate_gloo(client: &kube::Client) -> anyhow::Result<()> {
-    for ns in ["gloo-system", "apps", "unwatched"] {
-        gatefed_testenv::ensure_namespace(client, ns).await?;
-    }
-    for obj in install()? {
-        let (api, sub) = api_for(client, &obj);
-        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-        api.create(&PostParams::default(), &serde_json::from_value(obj.clone())?)
-            .await
-            .with_context(|| format!("create {name}"))?;
-        if sub && obj.get("status").is_some() {
-            api.patch_status(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(&json!({"status": obj["status"]})),
-            )
-            .await?;
-        }
-    }
-    Ok(())
+    Ok(gatefed_testenv::gloo::simulate_install(client, "us-east", "34.1.2.3").await?)
 }
 
 fn translations(port: u16, cluster: Option<&str>) -> f64 {
