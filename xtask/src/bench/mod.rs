@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 mod discovery;
+mod failover;
 mod hostile;
 mod propagation;
 mod util;
@@ -25,6 +26,8 @@ pub enum Bench {
     Discovery(discovery::Args),
     /// Hostile inputs and member faults: outcome, controller peak RSS, time to recover.
     Hostile,
+    /// Failover: target gateway change -> primaries rewritten, with 1 and 1000 schemes; planner time.
+    Failover(failover::Args),
 }
 
 pub fn run(bench: Bench) -> anyhow::Result<()> {
@@ -33,6 +36,7 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Propagation(args) => propagation::run(&crate::workspace_root(), args),
         Bench::Discovery(args) => discovery::run(&crate::workspace_root(), args),
         Bench::Hostile => hostile::run(&crate::workspace_root()),
+        Bench::Failover(args) => failover::run(&crate::workspace_root(), args),
     }
 }
 
