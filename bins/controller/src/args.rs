@@ -56,6 +56,10 @@ pub struct Args {
     /// there; after that they are left in place (and logged) so the delete completes.
     #[arg(long, default_value_t = 600)]
     pub cleanup_timeout_seconds: u64,
+    /// Seconds the certificates gatefed issues are valid (managed failover mTLS); they are renewed
+    /// two thirds into that.
+    #[arg(long, default_value_t = 90 * 24 * 3600)]
+    pub cert_lifetime_seconds: u64,
     /// Seconds the process may take to stop after SIGTERM before it exits anyway.
     #[arg(long, default_value_t = 5)]
     pub shutdown_grace_seconds: u64,
@@ -83,6 +87,7 @@ impl Args {
         });
         config.pool.probe_period = Duration::from_secs_f64(self.probe_period_seconds.max(0.1));
         config.cleanup_timeout = Duration::from_secs(self.cleanup_timeout_seconds);
+        config.cert_lifetime = Duration::from_secs(self.cert_lifetime_seconds.max(60));
         config
     }
 }

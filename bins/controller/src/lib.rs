@@ -61,6 +61,8 @@ pub struct Config {
     pub resync: Duration,
     /// How long a deleted object waits for an unreachable cluster before leaving its children there.
     pub cleanup_timeout: Duration,
+    /// Lifetime of certificates gatefed issues (managed failover mTLS); renewed two thirds in.
+    pub cert_lifetime: Duration,
 }
 
 impl Config {
@@ -81,6 +83,7 @@ impl Config {
             leader_election: None,
             resync: Duration::from_secs(600),
             cleanup_timeout: Duration::from_secs(600),
+            cert_lifetime: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }
@@ -166,6 +169,7 @@ pub async fn run_with(
         pod_name: config.pod_name.clone(),
         resync: config.resync,
         cleanup_timeout: config.cleanup_timeout,
+        cert_lifetime: config.cert_lifetime,
     };
     let failover = Failover::new(
         admin.clone(),

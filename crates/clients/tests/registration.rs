@@ -78,20 +78,20 @@ async fn registering_two_remotes_creates_every_object_and_is_idempotent() {
             ),
             ("ServiceAccount", name, Some("gloo-system"))
         );
-        // No namespaced Role: Gloo Fed's services/proxy Role served nothing gatefed does.
-        assert!(
-            Api::<Role>::namespaced(rc.clone(), "gloo-system")
-                .get_opt(rbac::CONTROLLER_ROLE)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            Api::<RoleBinding>::namespaced(rc, "gloo-system")
-                .get_opt(&rbac::role_binding_name(name))
-                .await
-                .unwrap()
-                .is_none()
+        // The namespaced Role: the managed failover certificates by name, nothing else (Gloo Fed's
+        // was a services/proxy Role nothing used).
+        let role = Api::<Role>::namespaced(rc.clone(), "gloo-system")
+            .get(rbac::CONTROLLER_ROLE)
+            .await
+            .unwrap();
+        assert_eq!(role.rules.unwrap(), rbac::namespace_rules());
+        let rb = Api::<RoleBinding>::namespaced(rc, "gloo-system")
+            .get(&rbac::role_binding_name(name))
+            .await
+            .unwrap();
+        assert_eq!(
+            (rb.role_ref.kind.as_str(), rb.role_ref.name.as_str()),
+            ("Role", rbac::CONTROLLER_ROLE)
         );
 
         let secret = Api::<Secret>::namespaced(admin.clone(), "gloo-system")

@@ -4,6 +4,7 @@
 //! with server-side apply; the pure logic they drive lives in `gatefed-placement` and
 //! `gatefed-discovery`. `gatefed-controller` wires them to a pool, a runtime and a lease.
 
+pub mod certs;
 pub mod discovery;
 pub mod failover;
 pub mod federation;

@@ -13,16 +13,19 @@
 //! without health checks or outlier detection is INVALID before anything is written (Gloo would
 //! reject the Upstream after); a scheme whose failover would loop back to its primary, directly or
 //! through other schemes, is INVALID naming the cycle ([`cycles`]); of two schemes with the same
-//! primary the older keeps it. `policy` is never part of the plan, so a user's stays.
+//! primary the older keeps it. `policy` is never part of the plan, so a user's stays. With
+//! `tls.managed`, the outcome lists the certificate Secrets to keep ([`ManagedSecret`]).
 
 mod cycles;
 mod input;
 mod messages;
 mod plan;
 mod render;
+mod secrets;
 
 pub use cycles::{Node, cycles, nodes};
 pub use input::{Instance, Lookup, Scheme, SchemeId, UpstreamView, Upstreams};
 pub use messages::*;
 pub use plan::{Outcome, plan};
 pub use render::{DEFAULT_DOWNSTREAM_SECRET, DEFAULT_PORT_NAME, DEFAULT_UPSTREAM_SECRET};
+pub use secrets::{ManagedSecret, Role, merge};

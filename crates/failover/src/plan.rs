@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use crate::cycles::{Node, edges};
 use crate::input::{Instance, Lookup, Scheme, SchemeId, Upstreams};
 use crate::messages::*;
-use crate::render::{DEFAULT_PORT_NAME, DEFAULT_UPSTREAM_SECRET, Endpoint, Member, priority};
+use crate::render::{
+    DEFAULT_DOWNSTREAM_SECRET, DEFAULT_PORT_NAME, DEFAULT_UPSTREAM_SECRET, Endpoint, Member, priority,
+};
+use crate::secrets::{ManagedSecret, Role, merge};
 
 /// What to report, and what to write.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +28,8 @@ pub struct Outcome {
     pub primary: Option<ClusterObjectRef>,
     /// Something may change by itself (a cluster not read yet): plan again later.
     pub retry: bool,
+    /// When ACCEPTED with `tls.managed`: the certificate Secrets gatefed must keep, sorted.
+    pub secrets: Vec<ManagedSecret>,
 }
 
 impl Outcome {
@@ -35,6 +40,7 @@ impl Outcome {
             failover: None,
             primary,
             retry: false,
+            secrets: Vec::new(),
         }
     }
 
@@ -45,6 +51,7 @@ impl Outcome {
             failover: None,
             primary,
             retry: true,
+            secrets: Vec::new(),
         }
     }
 }
@@ -119,6 +126,7 @@ pub fn plan(
     let port_name = spec.failover_port_name.as_deref().unwrap_or(DEFAULT_PORT_NAME);
     let tls = spec.tls.clone().unwrap_or_default();
     let mut priorities = Vec::new();
+    let mut secrets = Vec::new();
     for group in &spec.failover_groups {
         let mut members = Vec::new();
         for target in &group.priority_group {
@@ -160,6 +168,25 @@ pub fn plan(
                     ),
                     None => (DEFAULT_UPSTREAM_SECRET.to_owned(), admin.write_namespace.clone()),
                 };
+                if tls.managed {
+                    secrets.push(ManagedSecret {
+                        cluster: primary.cluster_name.clone(),
+                        namespace: secret.1.clone(),
+                        name: secret.0.clone(),
+                        role: Role::Client,
+                        sans: Vec::new(),
+                    });
+                    secrets.push(ManagedSecret {
+                        cluster: target.cluster.clone(),
+                        namespace: admin.write_namespace.clone(),
+                        name: tls
+                            .downstream_secret_name
+                            .clone()
+                            .unwrap_or_else(|| DEFAULT_DOWNSTREAM_SECRET.to_owned()),
+                        role: Role::Server,
+                        sans: tls.verify_subject_alt_name.clone(),
+                    });
+                }
                 let endpoints: Vec<Endpoint> = proxy
                     .ingress_endpoints
                     .iter()
@@ -194,6 +221,7 @@ pub fn plan(
         failover: Some(json!({ "prioritizedLocalities": priorities })),
         primary: p,
         retry: false,
+        secrets: merge(secrets),
     }
 }
 

@@ -159,6 +159,32 @@ fn tls_and_port_name_can_be_set_per_scheme() {
 }
 
 #[test]
+fn managed_tls_lists_the_client_secret_on_the_primary_and_a_server_secret_per_target() {
+    let w = World::new();
+    let unmanaged = w.plan(&scheme(two_groups()));
+    assert!(unmanaged.secrets.is_empty(), "nothing is issued unless asked");
+    let mut s = two_groups();
+    s["tls"] = json!({"managed": true, "verifySubjectAltName": ["failover.example.com"]});
+    let out = w.plan(&scheme(s));
+    assert_eq!(out.state, FailoverState::Accepted, "{:?}", out.message);
+    let need = |cluster: &str, name: &str, role: Role, sans: &[&str]| ManagedSecret {
+        cluster: cluster.into(),
+        namespace: "gloo-system".into(),
+        name: name.into(),
+        role,
+        sans: sans.iter().map(|x| (*x).to_owned()).collect(),
+    };
+    assert_eq!(
+        out.secrets,
+        vec![
+            need("east", "failover-upstream", Role::Client, &[]),
+            need("north", "failover-downstream", Role::Server, &["failover.example.com"]),
+            need("west", "failover-downstream", Role::Server, &["failover.example.com"]),
+        ]
+    );
+}
+
+#[test]
 fn every_invalid_case_says_why_in_gloo_feds_words() {
     let w = World::new();
     let cases: Vec<(Value, &str)> = vec![

@@ -2,7 +2,8 @@
 //!
 //! On the remote cluster: the namespace if missing, ServiceAccount `<cluster-name>`, the shared
 //! ClusterRole `gloo-federation-controller` (only the verbs and kinds gatefed uses, see [`rbac`]) and
-//! its binding, and a token from the TokenRequest API bound to a Secret made for this registration.
+//! its binding, the Role `gloo-federation-controller` of the remote namespace (the managed failover
+//! certificate Secrets, by name) and its binding, and a token from the TokenRequest API bound to a Secret made for this registration.
 //! Registering again binds a new token to a new Secret and deletes the old one, which revokes the
 //! old token at once. On the admin cluster: the kubeconfig Secret `<cluster-name>` (type
 //! `solo.io/kubeconfig`) and the KubernetesCluster. Permissions are checked before anything is
@@ -20,7 +21,7 @@ use std::time::Duration;
 use gatefed_model::{KubernetesCluster, KubernetesClusterSpec};
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::json;
 
@@ -372,21 +373,32 @@ async fn write_everything(
                 .map_err(Error::kube("delete", "Secret", format!("{rns}/{old}"), "remote"))?;
         }
     }
-    // Earlier registrations (and Gloo Fed) also bound a services/proxy Role nothing uses.
-    match Api::<RoleBinding>::namespaced(rc.clone(), rns)
-        .delete(&rbac::role_binding_name(name), &DeleteParams::default())
-        .await
-    {
-        Ok(_) | Err(kube::Error::Api(_)) => {}
-        Err(e) => {
-            return Err(Error::kube(
-                "delete",
-                "RoleBinding",
-                rbac::role_binding_name(name),
-                "remote",
-            )(e));
-        }
-    }
+    // The Role of the remote namespace: managed failover certificates by name. Earlier
+    // registrations (and Gloo Fed) bound a services/proxy Role of the same name: replaced.
+    let role = Role {
+        metadata: meta(rbac::CONTROLLER_ROLE, Some(rns)),
+        rules: Some(rbac::namespace_rules()),
+    };
+    applier
+        .apply("remote", Api::<Role>::namespaced(rc.clone(), rns), role)
+        .await?;
+    let rb = RoleBinding {
+        metadata: meta(&rbac::role_binding_name(name), Some(rns)),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: rbac::CONTROLLER_ROLE.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: name.into(),
+            namespace: Some(rns.into()),
+            ..Default::default()
+        }]),
+    };
+    applier
+        .apply("remote", Api::<RoleBinding>::namespaced(rc.clone(), rns), rb)
+        .await?;
     Ok(Registration {
         cluster_name: name.into(),
         kubeconfig,
@@ -409,6 +421,10 @@ fn remote_needs(ns: &str) -> Vec<Need> {
         Need::cluster("patch", "rbac.authorization.k8s.io", "clusterroles"),
         Need::cluster("create", "rbac.authorization.k8s.io", "clusterrolebindings"),
         Need::cluster("patch", "rbac.authorization.k8s.io", "clusterrolebindings"),
+        Need::ns("create", "rbac.authorization.k8s.io", "roles", ns),
+        Need::ns("patch", "rbac.authorization.k8s.io", "roles", ns),
+        Need::ns("create", "rbac.authorization.k8s.io", "rolebindings", ns),
+        Need::ns("patch", "rbac.authorization.k8s.io", "rolebindings", ns),
     ]
 }
 

@@ -56,6 +56,18 @@ pub fn cluster_rules() -> Vec<PolicyRule> {
         .collect()
 }
 
+/// The Secrets managed failover TLS writes (Gloo Fed's and Gloo's Helm chart's names).
+pub const FAILOVER_SECRETS: [&str; 2] = ["failover-upstream", "failover-downstream"];
+
+/// Rules of the Role in the registration's remote namespace: the managed failover certificates,
+/// by name (creating cannot be limited by name in Kubernetes RBAC; everything else is). No other
+/// Secret can be read or written.
+pub fn namespace_rules() -> Vec<PolicyRule> {
+    let mut by_name = rule("", vec!["secrets"], &["get", "patch", "delete"]);
+    by_name.resource_names = Some(FAILOVER_SECRETS.iter().map(|s| (*s).to_owned()).collect());
+    vec![rule("", vec!["secrets"], &["create"]), by_name]
+}
+
 /// The cluster rules as `KubernetesCluster.status.policyRules`.
 pub fn status_rules() -> Vec<gatefed_model::cluster::PolicyRule> {
     cluster_rules()
@@ -102,5 +114,11 @@ mod tests {
         );
         assert!(!format!("{rules:?}").contains("graphql"));
         assert!(!format!("{rules:?}").contains("secrets"));
+        let ns = namespace_rules();
+        assert!(
+            ns.iter()
+                .all(|r| r.verbs == ["create"] || r.resource_names.as_deref().is_some_and(|n| n.len() == 2))
+        );
+        assert!(!format!("{ns:?}").contains("list") && !format!("{ns:?}").contains("watch"));
     }
 }

@@ -37,6 +37,12 @@ pub struct FoCtx {
     pub fire: UnboundedSender<SchemeId>,
     /// Retry schedule per scheme.
     pub retries: DashMap<SchemeId, Retry>,
+    /// The failover CA, once loaded or created.
+    pub ca: tokio::sync::OnceCell<crate::certs::KeptCa>,
+    /// Managed certificate Secrets as last written or read.
+    pub tls_held: DashMap<super::tls::SecretKey, super::tls::Held>,
+    /// The managed certificate Secrets each scheme needs.
+    pub tls_needs: DashMap<SchemeId, Vec<gatefed_failover::ManagedSecret>>,
 }
 
 impl FoCtx {

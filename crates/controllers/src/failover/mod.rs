@@ -4,12 +4,14 @@
 //! its own field manager and never forced, so it never fights the federation controller or anyone
 //! else; nothing is written when nothing changed. The status goes to
 //! `namespacedStatuses[<controller namespace>]`; the finalizer `fed.solo.io/finalizer` removes the
-//! scheme's field, and only it, when the scheme is deleted.
+//! scheme's field, and only it, when the scheme is deleted. A scheme with `tls.managed` gets its
+//! client and server certificates issued, written and renewed by [`tls`].
 
 mod context;
 mod index;
 mod reconcile;
 mod status;
+pub mod tls;
 mod wakeups;
 mod world;
 pub mod write;
@@ -147,6 +149,9 @@ impl Failover {
             index: Mutex::default(),
             fire,
             retries: DashMap::new(),
+            ca: tokio::sync::OnceCell::new(),
+            tls_held: DashMap::new(),
+            tls_needs: DashMap::new(),
         });
         let wake_ctx = ctx.clone();
         let instance_wakeups = tokio::spawn(async move {

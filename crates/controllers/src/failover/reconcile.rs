@@ -3,7 +3,7 @@
 //! its own field from its primary.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use gatefed_failover::{Instance, Outcome, Scheme, SchemeId, cycles, nodes, plan};
 use gatefed_model::failover::{FailoverSchemeNamespacedStatus, FailoverState};
@@ -17,6 +17,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::context::FoCtx;
 use super::status;
+use super::tls;
 use super::world::RuntimeUpstreams;
 use super::write;
 
@@ -57,6 +58,11 @@ pub enum Error {
 
 fn id_of(s: &FailoverScheme) -> SchemeId {
     (s.namespace().unwrap_or_default(), s.name_any())
+}
+
+fn primary_node(s: &FailoverScheme) -> Option<gatefed_failover::Node> {
+    let p = s.spec.primary.as_ref()?;
+    Some((p.cluster_name.clone(), p.namespace.clone(), p.name.clone()))
 }
 
 fn scheme_ref(s: &FailoverScheme) -> Scheme<'_> {
@@ -156,9 +162,13 @@ async fn apply(obj: &FailoverScheme, ctx: &FoCtx) -> Result<Action, Error> {
     let scheme_label = format!("{}.{}", id.0, id.1);
     // A change of what the scheme names may change others' outcomes (shared primary, cycles).
     let now_names = nodes(&scheme_ref(obj));
-    let changed = ctx.index().record(id.clone(), now_names.clone());
-    if let Some(before) = changed {
-        let mut affected = ctx.index().connected(&before.union(&now_names).cloned().collect());
+    let now_primary = primary_node(obj);
+    let changed = ctx.index().record(id.clone(), now_names.clone(), now_primary.clone());
+    if let Some((before, before_primary)) = changed {
+        let primaries = before_primary.into_iter().chain(now_primary).collect();
+        let mut affected = ctx
+            .index()
+            .connected(&before.union(&now_names).cloned().collect(), &primaries);
         affected.remove(&id);
         ctx.wake(affected);
     }
@@ -184,6 +194,17 @@ async fn apply(obj: &FailoverScheme, ctx: &FoCtx) -> Result<Action, Error> {
                 count(ctx, &old, "unfailover", "error");
                 (state, message, retry) = (FailoverState::Failed, Some(e.to_string()), true);
             }
+        }
+    }
+    // Certificates first: a failover naming a Secret that is not there would fail on the primary.
+    // Only an ACCEPTED plan changes which Secrets are kept: the primary may keep its last failover.
+    let mut renew_in = None;
+    if state == FailoverState::Accepted {
+        match tls::ensure(ctx, &id, &outcome.secrets).await {
+            Ok(renew) => {
+                renew_in = renew.map(|at| at.duration_since(SystemTime::now()).unwrap_or_default());
+            }
+            Err(e) => (state, message, retry) = (FailoverState::Failed, Some(e.to_string()), true),
         }
     }
     if let (FailoverState::Accepted, Some(primary), Some(failover)) =
@@ -225,7 +246,9 @@ async fn apply(obj: &FailoverScheme, ctx: &FoCtx) -> Result<Action, Error> {
         Ok(Action::requeue(ctx.backoff(&id)))
     } else {
         ctx.retries.remove(&id);
-        Ok(Action::requeue(ctx.settings.resync))
+        // Renewal comes before the next resync when certificates are short-lived.
+        let next = renew_in.map_or(ctx.settings.resync, |r| r.min(ctx.settings.resync));
+        Ok(Action::requeue(next.max(Duration::from_millis(100))))
     }
 }
 
@@ -261,8 +284,10 @@ async fn cleanup(obj: &FailoverScheme, ctx: &FoCtx) -> Result<Action, Error> {
             warn!(cluster = %at.cluster_name, upstream = %at.name, "scheme deleted; its failover is left on an unreachable primary");
         }
     }
-    let names = ctx.index().forget(&id);
-    ctx.wake(ctx.index().connected(&names));
+    tls::forget(ctx, &id).await;
+    let (names, primary) = ctx.index().forget(&id);
+    let affected = ctx.index().connected(&names, &primary.into_iter().collect());
+    ctx.wake(affected);
     ctx.retries.remove(&id);
     Ok(Action::await_change())
 }

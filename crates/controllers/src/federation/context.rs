@@ -48,6 +48,8 @@ pub struct Settings {
     /// How long a deleted object waits for an unreachable cluster to delete its children there
     /// before leaving them in place and going away.
     pub cleanup_timeout: Duration,
+    /// Lifetime of certificates gatefed issues (managed failover mTLS); renewed two thirds in.
+    pub cert_lifetime: Duration,
 }
 
 /// The shared context.
