@@ -44,32 +44,24 @@ pub enum TlsError {
     Ca(#[from] CertError),
     /// A Secret with that name exists and gatefed did not write it.
     #[error(
-        "managed TLS: Secret {namespace}/{name} on cluster {cluster} exists and was not written by gatefed \
+        "managed TLS: Secret {secret} exists and was not written by gatefed \
          (no label {label}={value}); gatefed never overwrites it: delete it, or set tls.managed to false to use it"
     )]
     NotOurs {
-        /// Cluster.
-        cluster: String,
-        /// Namespace.
-        namespace: String,
-        /// Name.
-        name: String,
+        /// `<namespace>/<name> on cluster <cluster>`.
+        secret: String,
         /// The label gatefed puts on its Secrets.
         label: &'static str,
         /// Its value.
         value: &'static str,
     },
     /// The member refused or failed.
-    #[error("managed TLS: cannot {verb} Secret {namespace}/{name} on cluster {cluster}: {cause}{hint}")]
+    #[error("managed TLS: cannot {verb} Secret {secret}: {cause}{hint}")]
     Member {
         /// What was attempted.
         verb: &'static str,
-        /// Cluster.
-        cluster: String,
-        /// Namespace.
-        namespace: String,
-        /// Name.
-        name: String,
+        /// `<namespace>/<name> on cluster <cluster>`.
+        secret: String,
         /// The API server's answer.
         cause: String,
         /// What to do about a 403.
@@ -81,9 +73,7 @@ fn member_err(s: &ManagedSecret, verb: &'static str, e: Option<kube::Error>) -> 
     let forbidden = matches!(&e, Some(kube::Error::Api(a)) if a.code == 403);
     TlsError::Member {
         verb,
-        cluster: s.cluster.clone(),
-        namespace: s.namespace.clone(),
-        name: s.name.clone(),
+        secret: described(s),
         cause: e.map_or_else(|| "no answer in time".to_owned(), |e| e.to_string()),
         hint: if forbidden {
             " (a registration grants the Secrets failover-upstream and failover-downstream in its remote \
@@ -156,6 +146,10 @@ async fn release(ctx: &FoCtx, scheme: &SchemeId, before: Vec<ManagedSecret>) {
     }
 }
 
+fn described(s: &ManagedSecret) -> String {
+    format!("{}/{} on cluster {}", s.namespace, s.name, s.cluster)
+}
+
 fn key(s: &ManagedSecret) -> SecretKey {
     (s.cluster.clone(), s.namespace.clone(), s.name.clone())
 }
@@ -163,9 +157,7 @@ fn key(s: &ManagedSecret) -> SecretKey {
 fn api(ctx: &FoCtx, s: &ManagedSecret) -> Result<Api<Secret>, TlsError> {
     let client = ctx.pool.client(&s.cluster).ok_or_else(|| TlsError::Member {
         verb: "write",
-        cluster: s.cluster.clone(),
-        namespace: s.namespace.clone(),
-        name: s.name.clone(),
+        secret: described(s),
         cause: "no client (not registered)".into(),
         hint: "",
     })?;
@@ -223,9 +215,7 @@ async fn keep(ctx: &FoCtx, ca: &certs::KeptCa, need: &ManagedSecret) -> Result<S
     if let Some(existing) = &existing {
         if !is_ours(existing) {
             return Err(TlsError::NotOurs {
-                cluster: need.cluster.clone(),
-                namespace: need.namespace.clone(),
-                name: need.name.clone(),
+                secret: described(need),
                 label: MANAGED_BY.0,
                 value: MANAGED_BY.1,
             });
