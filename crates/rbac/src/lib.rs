@@ -1,6 +1,27 @@
-//! The multi-cluster RBAC evaluator (pure).
+//! The multi-cluster RBAC evaluator (pure: no Kubernetes client, no async runtime, no clock).
 //!
-//! It will decide, from `MultiClusterRole`s, `MultiClusterRoleBinding`s, the requesting user and an
-//! admission request on a federated object or `FailoverScheme`, whether the write is allowed, following
-//! Gloo Fed's algorithm (every placement covered by one rule of one bound role), plus the glue that turns
-//! an AdmissionReview into that request and the decision back into a response.
+//! [`decide`] answers whether a user may create, update or delete a federated object or a
+//! `FailoverScheme`, from the `MultiClusterRole`s and `MultiClusterRoleBinding`s, following Gloo
+//! Fed's algorithm: the bindings naming the user (`User` by name, `Group` by membership) grant
+//! their roles; a rule applies when its `apiGroup` is the object's group, its `kind` is unset or
+//! the object's kind, and its `action` is ANY or the operation; the write is allowed when **one**
+//! applicable rule covers **every** placement of the object (rule clusters `*` or a superset of the
+//! object's, and the same for namespaces). Deny by default, with Gloo Fed's message.
+//!
+//! Beyond Gloo Fed ([`scopes`]): every federated kind and FailoverScheme is covered; an UPDATE is
+//! checked on the old object as well as the new one (moving an object out of a cluster writes to
+//! that cluster), a DELETE on the old one; `clusters: ["*"]` and `clusterSelector` reach clusters
+//! registered later, so only a rule whose clusters are `*` covers them; clusters named in
+//! `overrides` must be covered too; a binding whose role is missing is skipped, not fatal. Every
+//! decision carries its explanation: the binding and rule that allowed, or why each candidate did not.
+//!
+//! [`admission`] turns an AdmissionReview v1 into a [`Request`] and a [`Decision`] into its response.
+
+pub mod admission;
+mod decide;
+mod messages;
+mod request;
+
+pub use decide::{Candidate, Decision, Grant, decide};
+pub use messages::*;
+pub use request::{Operation, Request, RequestError, Scope, User, kind_is_checked, scopes};
