@@ -81,7 +81,7 @@ fn id(namespace: Option<&str>, name: Option<&str>) -> String {
 fn names_user(binding: &MultiClusterRoleBinding, req: &Request) -> bool {
     binding.spec.subjects.iter().any(|s| match s.kind.as_deref() {
         Some("User") => s.name == req.user.name,
-        Some("Group") => req.user.groups.iter().any(|g| *g == s.name),
+        Some("Group") => req.user.groups.contains(&s.name),
         _ => false,
     })
 }
