@@ -6,6 +6,7 @@ pub mod duration;
 pub mod get;
 pub mod install;
 pub mod output;
+pub mod rbac;
 pub mod schemes;
 
 use std::path::PathBuf;

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use gatefedctl::{AdminFlags, check, cluster, get, install};
+use gatefedctl::{AdminFlags, check, cluster, get, install, rbac};
 
 /// gatefed's command line (glooctl's federation commands, same flags).
 #[derive(Parser)]
@@ -33,6 +33,11 @@ enum Command {
     Check(check::CheckArgs),
     /// Show federated objects and the state of each destination.
     Get(get::GetArgs),
+    /// Multi-cluster RBAC: what the webhook would decide, and why.
+    Rbac {
+        #[command(subcommand)]
+        command: rbac::RbacCommand,
+    },
 }
 
 #[tokio::main]
@@ -52,6 +57,11 @@ async fn main() {
         Command::Get(args) => get::run(&admin, args).await,
         Command::Check(args) => check::run(&admin, args).await,
         Command::Install(args) => install::run(&admin, args).await,
+        Command::Rbac { command } => match rbac::run(&admin, command).await {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
     };
     if let Err(e) = result {
         eprintln!("error: {}", gatefedctl::output::printable(&format!("{e:#}")));

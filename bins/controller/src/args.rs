@@ -60,6 +60,14 @@ pub struct Args {
     /// two thirds into that.
     #[arg(long, default_value_t = 90 * 24 * 3600)]
     pub cert_lifetime_seconds: u64,
+    /// Serve the multi-cluster RBAC admission webhook (HTTPS, path /admission) on this address;
+    /// `gatefedctl install --multicluster-rbac` registers it. Off when absent.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub rbac_webhook_addr: Option<SocketAddr>,
+    /// Another DNS name or IP address for the webhook's serving certificate (repeatable), besides
+    /// the Service's names, localhost, 127.0.0.1 and the listening address.
+    #[arg(long, value_name = "NAME")]
+    pub rbac_webhook_san: Vec<String>,
     /// Seconds the process may take to stop after SIGTERM before it exits anyway.
     #[arg(long, default_value_t = 5)]
     pub shutdown_grace_seconds: u64,
@@ -88,6 +96,7 @@ impl Args {
         config.pool.probe_period = Duration::from_secs_f64(self.probe_period_seconds.max(0.1));
         config.cleanup_timeout = Duration::from_secs(self.cleanup_timeout_seconds);
         config.cert_lifetime = Duration::from_secs(self.cert_lifetime_seconds.max(60));
+        config.rbac_webhook = self.rbac_webhook_addr.map(|a| (a, self.rbac_webhook_san));
         config
     }
 }

@@ -22,6 +22,7 @@ use gatefed_controllers::discovery::Discovery;
 use gatefed_controllers::failover::Failover;
 use gatefed_controllers::federation::{Federation, Settings};
 use gatefed_controllers::readiness::Readiness;
+use gatefed_controllers::webhook::{WebhookMetrics, WebhookSettings};
 
 /// The readiness part of a replica waiting to lead.
 const STANDBY: &str = "leader election";
@@ -61,8 +62,11 @@ pub struct Config {
     pub resync: Duration,
     /// How long a deleted object waits for an unreachable cluster before leaving its children there.
     pub cleanup_timeout: Duration,
-    /// Lifetime of certificates gatefed issues (managed failover mTLS); renewed two thirds in.
+    /// Lifetime of certificates gatefed issues (managed failover mTLS, the RBAC webhook's serving
+    /// certificate); renewed two thirds in.
     pub cert_lifetime: Duration,
+    /// The multi-cluster RBAC webhook's address and extra certificate names; `None` serves none.
+    pub rbac_webhook: Option<(SocketAddr, Vec<String>)>,
 }
 
 impl Config {
@@ -84,6 +88,7 @@ impl Config {
             resync: Duration::from_secs(600),
             cleanup_timeout: Duration::from_secs(600),
             cert_lifetime: Duration::from_secs(90 * 24 * 3600),
+            rbac_webhook: None,
         }
     }
 }
@@ -99,6 +104,8 @@ pub struct Shared {
     pub discovery: metrics::DiscoveryMetrics,
     /// Ready once every cache has synced (or as a standby replica); says why not.
     pub readiness: Arc<Readiness>,
+    /// The RBAC webhook's address once it serves (tests ask for port 0).
+    pub webhook_addr: Arc<std::sync::OnceLock<SocketAddr>>,
 }
 
 /// Runs the controller until `shutdown` completes.
@@ -109,6 +116,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         discovery: metrics::DiscoveryMetrics::new(&registry)?,
         registry,
         readiness: Arc::new(Readiness::default()),
+        webhook_addr: Arc::default(),
     };
     run_with(config, shared, shutdown).await
 }
@@ -137,6 +145,23 @@ pub async fn run_with(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
+    // The webhook answers on every replica, leader or not: the API server may call any of them.
+    let _webhook = match &config.rbac_webhook {
+        Some((addr, sans)) => {
+            let settings = WebhookSettings {
+                addr: *addr,
+                namespace: config.namespace.clone(),
+                sans: sans.clone(),
+                cert_lifetime: config.cert_lifetime,
+            };
+            let metrics = WebhookMetrics::new(&shared.registry)?;
+            let webhook =
+                gatefed_controllers::webhook::start(admin.clone(), settings, metrics, stop_rx.clone()).await?;
+            let _ = shared.webhook_addr.set(webhook.addr);
+            Some(webhook)
+        }
+        None => None,
+    };
     let lease = match &config.leader_election {
         Some(le) => {
             shared.readiness.ready(STANDBY); // a standby replica is healthy

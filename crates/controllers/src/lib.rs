@@ -10,3 +10,4 @@ pub mod failover;
 pub mod federation;
 pub mod metrics;
 pub mod readiness;
+pub mod webhook;

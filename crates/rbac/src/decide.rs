@@ -88,9 +88,9 @@ fn names_user(binding: &MultiClusterRoleBinding, req: &Request) -> bool {
 
 /// Decides `req`. `role` finds a MultiClusterRole by namespace and name; `bindings` are every
 /// MultiClusterRoleBinding of every namespace.
-pub fn decide<'b>(
+pub fn decide<'b, R: std::ops::Deref<Target = MultiClusterRole>>(
     req: &Request,
-    role: impl Fn(&str, &str) -> Option<&'b MultiClusterRole>,
+    role: impl Fn(&str, &str) -> Option<R>,
     bindings: impl IntoIterator<Item = &'b MultiClusterRoleBinding>,
 ) -> Decision {
     let mut decision = Decision {

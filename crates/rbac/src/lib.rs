@@ -15,10 +15,12 @@
 //! `overrides` must be covered too; a binding whose role is missing is skipped, not fatal. Every
 //! decision carries its explanation: the binding and rule that allowed, or why each candidate did not.
 //!
-//! [`admission`] turns an AdmissionReview v1 into a [`Request`] and a [`Decision`] into its response.
+//! [`admission`] turns an AdmissionReview v1 into a [`Request`] and a [`Decision`] into its response;
+//! [`install`] is what turning the feature on writes (webhook configuration, default roles).
 
 pub mod admission;
 mod decide;
+pub mod install;
 mod messages;
 mod request;
 

@@ -128,6 +128,7 @@ impl Fed {
             discovery: gatefed_controller::metrics::DiscoveryMetrics::new(&registry).unwrap(),
             registry,
             readiness: Default::default(),
+            webhook_addr: Default::default(),
         };
         let (stop, mut stop_rx) = watch::channel(false);
         let mut config = self.config(pod);
@@ -149,6 +150,12 @@ impl Fed {
                 .unwrap();
         }
         self.controller = Some(Running { shared, stop, task });
+    }
+
+    /// Where the running controller's RBAC webhook listens.
+    #[allow(dead_code)]
+    pub fn webhook_addr(&self) -> Option<std::net::SocketAddr> {
+        self.controller.as_ref()?.shared.webhook_addr.get().copied()
     }
 
     pub async fn stop_controller(&mut self) {
