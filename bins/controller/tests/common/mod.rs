@@ -152,6 +152,16 @@ impl Fed {
         self.controller = Some(Running { shared, stop, task });
     }
 
+    /// The running controller's metrics, as `/metrics` serves them.
+    #[allow(dead_code)]
+    pub fn registry_text(&self) -> String {
+        use prometheus::Encoder;
+        let Some(r) = &self.controller else { return String::new() };
+        let mut buf = Vec::new();
+        let _ = prometheus::TextEncoder::new().encode(&r.shared.registry.gather(), &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
     /// Where the running controller's RBAC webhook listens.
     #[allow(dead_code)]
     pub fn webhook_addr(&self) -> Option<std::net::SocketAddr> {
