@@ -75,7 +75,11 @@ async fn wait_placed(fed: &Fed, name: &str) {
             .get_opt(name)
             .await
             .unwrap()
-            .and_then(|o| o.data.pointer("/status/namespacedPlacementStatuses/gloo-system/state").cloned())
+            .and_then(|o| {
+                o.data
+                    .pointer("/status/namespacedPlacementStatuses/gloo-system/state")
+                    .cloned()
+            })
             == Some(json!("PLACED"))
     })
     .await;
@@ -88,8 +92,14 @@ async fn write(client: &kube::Client, op: &str, obj: &Value) -> Result<(), Strin
     let name = obj["metadata"]["name"].as_str().unwrap();
     let a = api(client, kind);
     let result = match op {
-        "create" => a.create(&PostParams::default(), &serde_json::from_value(obj.clone()).unwrap()).await.map(|_| ()),
-        "update" => a.patch(name, &PatchParams::apply("user").force(), &Patch::Apply(obj)).await.map(|_| ()),
+        "create" => a
+            .create(&PostParams::default(), &serde_json::from_value(obj.clone()).unwrap())
+            .await
+            .map(|_| ()),
+        "update" => a
+            .patch(name, &PatchParams::apply("user").force(), &Patch::Apply(obj))
+            .await
+            .map(|_| ()),
         _ => a.delete(name, &DeleteParams::default()).await.map(|_| ()),
     };
     result.map_err(|e| e.to_string())
@@ -97,7 +107,10 @@ async fn write(client: &kube::Client, op: &str, obj: &Value) -> Result<(), Strin
 
 /// What `gatefedctl rbac can-i` says for the same write.
 async fn can_i(fed: &Fed, op: &str, user: &str, groups: &[&str], obj: &Value) -> bool {
-    let file = fed.env.dir().join(format!("can-i-{}.yaml", obj["metadata"]["name"].as_str().unwrap()));
+    let file = fed
+        .env
+        .dir()
+        .join(format!("can-i-{}.yaml", obj["metadata"]["name"].as_str().unwrap()));
     std::fs::write(&file, serde_json::to_string(obj).unwrap()).unwrap();
     let mut argv = vec!["rbac".to_owned(), "can-i".into(), op.into(), "--as".into(), user.into()];
     for g in groups.iter().chain(&["system:masters"]) {
@@ -116,7 +129,10 @@ async fn check(fed: &Fed, op: &str, user: &str, groups: &[&str], obj: &Value, al
     assert_eq!(got.is_ok(), allowed, "{why}: {got:?}");
     assert_eq!(predicted, allowed, "{why}: can-i disagrees");
     if let Err(e) = got {
-        assert!(e.contains(&format!("User {user} does not have the permissions necessary")), "{why}: {e}");
+        assert!(
+            e.contains(&format!("User {user} does not have the permissions necessary")),
+            "{why}: {e}"
+        );
     }
 }
 
@@ -135,7 +151,10 @@ async fn served_certificate(addr: std::net::SocketAddr, ca_pem: &str) -> Vec<u8>
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let tls = connector.connect(name, tcp).await.expect("the served certificate is valid for 127.0.0.1");
+    let tls = connector
+        .connect(name, tcp)
+        .await
+        .expect("the served certificate is valid for 127.0.0.1");
     tls.get_ref().1.peer_certificates().unwrap()[0].to_vec()
 }
 
@@ -165,7 +184,12 @@ async fn multicluster_rbac_is_enforced_by_the_api_server_through_the_webhook() {
     gatefedctl::install::run(&admin_flags(&fed), args).await.unwrap();
     let configs: Api<ValidatingWebhookConfiguration> = Api::all(fed.admin());
     eventually(Duration::from_secs(20), "caBundle set by the controller", || async {
-        configs.get("rbac-validating-webhook-gloo-system").await.unwrap().webhooks.unwrap()[0]
+        configs
+            .get("rbac-validating-webhook-gloo-system")
+            .await
+            .unwrap()
+            .webhooks
+            .unwrap()[0]
             .client_config
             .ca_bundle
             .is_some()
@@ -176,7 +200,10 @@ async fn multicluster_rbac_is_enforced_by_the_api_server_through_the_webhook() {
         .get("gloo-fed")
         .await
         .unwrap();
-    assert_eq!(defaults.spec.subjects[0].name, "system:serviceaccount:gloo-system:gatefed");
+    assert_eq!(
+        defaults.spec.subjects[0].name,
+        "system:serviceaccount:gloo-system:gatefed"
+    );
 
     // Team A may write Gloo kinds to east/web, and FailoverSchemes whose primary is there.
     let grants = r#"
@@ -216,34 +243,118 @@ spec:
     // The webhook's cache sees them within moments.
     eventually(Duration::from_secs(10), "grants cached", || async {
         can_i(&fed, "create", "bob", &["team-a"], &fus("probe", &["east"])).await
-            && write(&as_user(&fed, "bob", &["team-a"]).await, "create", &fus("probe", &["east"]))
-                .await
-                .is_ok()
+            && write(
+                &as_user(&fed, "bob", &["team-a"]).await,
+                "create",
+                &fus("probe", &["east"]),
+            )
+            .await
+            .is_ok()
     })
     .await;
 
     let team = ["team-a"];
-    check(&fed, "create", "bob", &team, &fus("allowed", &["east"]), true, "east/web is granted").await;
-    check(&fed, "create", "bob", &team, &fus("to-west", &["west"]), false, "west is not").await;
-    check(&fed, "create", "bob", &team, &fus("both", &["east", "west"]), false, "east+west is not").await;
-    check(&fed, "create", "bob", &team, &fus("star", &["*"]), false, "* needs a * rule").await;
-    check(&fed, "create", "root", &[], &fus("admin", &["east"]), false, "cluster-admin without a binding").await;
+    check(
+        &fed,
+        "create",
+        "bob",
+        &team,
+        &fus("allowed", &["east"]),
+        true,
+        "east/web is granted",
+    )
+    .await;
+    check(
+        &fed,
+        "create",
+        "bob",
+        &team,
+        &fus("to-west", &["west"]),
+        false,
+        "west is not",
+    )
+    .await;
+    check(
+        &fed,
+        "create",
+        "bob",
+        &team,
+        &fus("both", &["east", "west"]),
+        false,
+        "east+west is not",
+    )
+    .await;
+    check(
+        &fed,
+        "create",
+        "bob",
+        &team,
+        &fus("star", &["*"]),
+        false,
+        "* needs a * rule",
+    )
+    .await;
+    check(
+        &fed,
+        "create",
+        "root",
+        &[],
+        &fus("admin", &["east"]),
+        false,
+        "cluster-admin without a binding",
+    )
+    .await;
     let mut sneaky = fus("sneaky", &["east"]);
-    sneaky["spec"]["overrides"] = json!([{"clusters": ["west"], "mergePatch": {"spec": {"static": {"hosts": [{"addr": "b", "port": 80}]}}}}]);
+    sneaky["spec"]["overrides"] =
+        json!([{"clusters": ["west"], "mergePatch": {"spec": {"static": {"hosts": [{"addr": "b", "port": 80}]}}}}]);
     check(&fed, "create", "bob", &team, &sneaky, false, "an override names west").await;
     // UPDATE moving the object to west is a write to west.
-    check(&fed, "update", "bob", &team, &fus("allowed", &["west"]), false, "moving to west").await;
-    let scheme = |c: &str| json!({"apiVersion": "fed.solo.io/v1", "kind": "FailoverScheme", "metadata": {"name": format!("fs-{c}"), "namespace": WEB},
-        "spec": {"primary": {"clusterName": c, "namespace": WEB, "name": "blue"}, "failoverGroups": [{"priorityGroup": [{"cluster": "west", "upstreams": [{"name": "g", "namespace": WEB}]}]}]}});
-    check(&fed, "create", "bob", &team, &scheme("east"), true, "scheme primary on east").await;
-    check(&fed, "create", "bob", &team, &scheme("west"), false, "scheme primary on west").await;
+    check(
+        &fed,
+        "update",
+        "bob",
+        &team,
+        &fus("allowed", &["west"]),
+        false,
+        "moving to west",
+    )
+    .await;
+    let scheme = |c: &str| {
+        json!({"apiVersion": "fed.solo.io/v1", "kind": "FailoverScheme", "metadata": {"name": format!("fs-{c}"), "namespace": WEB},
+        "spec": {"primary": {"clusterName": c, "namespace": WEB, "name": "blue"}, "failoverGroups": [{"priorityGroup": [{"cluster": "west", "upstreams": [{"name": "g", "namespace": WEB}]}]}]}})
+    };
+    check(
+        &fed,
+        "create",
+        "bob",
+        &team,
+        &scheme("east"),
+        true,
+        "scheme primary on east",
+    )
+    .await;
+    check(
+        &fed,
+        "create",
+        "bob",
+        &team,
+        &scheme("west"),
+        false,
+        "scheme primary on west",
+    )
+    .await;
 
     // The allowed object is placed by the controller (its finalizer and status need no binding).
     wait_placed(&fed, "probe").await;
     assert!(fed.child("east", Upstream, WEB, "probe").await.is_some());
 
     // Rotation under load: writes for longer than two certificate renewals, none fails.
-    let ca = configs.get("rbac-validating-webhook-gloo-system").await.unwrap().webhooks.unwrap()[0]
+    let ca = configs
+        .get("rbac-validating-webhook-gloo-system")
+        .await
+        .unwrap()
+        .webhooks
+        .unwrap()[0]
         .client_config
         .ca_bundle
         .clone()
@@ -256,20 +367,37 @@ spec:
     while started.elapsed() < Duration::from_secs(9) {
         let mut o = fus("allowed", &["east"]);
         o["spec"]["template"]["spec"]["static"]["hosts"][0]["port"] = json!(8000 + writes);
-        write(&bob, "update", &o).await.expect("no write fails while the certificate rotates");
+        write(&bob, "update", &o)
+            .await
+            .expect("no write fails while the certificate rotates");
         writes += 1;
     }
-    assert_ne!(served_certificate(addr, &ca).await, first, "the serving certificate was renewed");
+    assert_ne!(
+        served_certificate(addr, &ca).await,
+        first,
+        "the serving certificate was renewed"
+    );
     assert!(writes > 20, "{writes} writes");
 
     // DELETE: someone without a binding cannot; bob can.
-    check(&fed, "delete", "carol", &[], &fus("allowed", &["east"]), false, "no binding to delete").await;
+    check(
+        &fed,
+        "delete",
+        "carol",
+        &[],
+        &fus("allowed", &["east"]),
+        false,
+        "no binding to delete",
+    )
+    .await;
 
     // A delete that starts while the webhook is up completes while it is down: west is cut off so
     // the cleanup waits, the webhook goes away, west comes back, the controller removes its
     // finalizer (an update that leaves the spec alone, never sent to the webhook).
     let on_west = fus("on-west", &["west"]);
-    write(&fed.admin(), "create", &on_west).await.expect_err("even the admin needs a binding");
+    write(&fed.admin(), "create", &on_west)
+        .await
+        .expect_err("even the admin needs a binding");
     let platform = r#"{"apiVersion": "multicluster.solo.io/v1alpha1", "kind": "MultiClusterRoleBinding",
         "metadata": {"name": "platform", "namespace": "gloo-system"},
         "spec": {"roleRef": {"name": "gloo-fed", "namespace": "gloo-system"}, "subjects": [{"kind": "User", "name": "platform"}]}}"#;
@@ -296,15 +424,31 @@ spec:
         .replace("rbac-validating-webhook-gloo-system", &PostParams::default(), &config)
         .await
         .unwrap();
-    let refused = write(&platform_user, "create", &fus("while-down", &["east"])).await.unwrap_err();
+    let refused = write(&platform_user, "create", &fus("while-down", &["east"]))
+        .await
+        .unwrap_err();
     assert!(refused.contains("failed calling webhook"), "{refused}");
     fed.proxy("west").clear();
-    eventually(Duration::from_secs(60), "the delete completes with the webhook down", || async {
-        api(&fed.admin(), "FederatedUpstream").get_opt("on-west").await.unwrap().is_none()
-    })
+    eventually(
+        Duration::from_secs(60),
+        "the delete completes with the webhook down",
+        || async {
+            api(&fed.admin(), "FederatedUpstream")
+                .get_opt("on-west")
+                .await
+                .unwrap()
+                .is_none()
+        },
+    )
     .await;
-    assert!(fed.child("west", Upstream, WEB, "on-west").await.is_none(), "its child was deleted");
+    assert!(
+        fed.child("west", Upstream, WEB, "on-west").await.is_none(),
+        "its child was deleted"
+    );
 
     let metrics = fed.registry_text();
-    assert!(metrics.contains("gatefed_rbac_decisions_total{kind=\"FederatedUpstream\",result=\"denied\"}"), "{metrics}");
+    assert!(
+        metrics.contains("gatefed_rbac_decisions_total{kind=\"FederatedUpstream\",result=\"denied\"}"),
+        "{metrics}"
+    );
 }

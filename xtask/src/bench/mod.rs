@@ -6,6 +6,7 @@ mod discovery;
 mod failover;
 mod hostile;
 mod propagation;
+mod rbac;
 mod util;
 
 use clap::Subcommand;
@@ -28,6 +29,9 @@ pub enum Bench {
     Hostile,
     /// Failover: target gateway change -> primaries rewritten, with 1 and 1000 schemes; planner time.
     Failover(failover::Args),
+    /// Multi-cluster RBAC: handler time in process; end to end through the API server at 50, 200
+    /// and 500 writers, webhook on and off.
+    Rbac(rbac::Args),
 }
 
 pub fn run(bench: Bench) -> anyhow::Result<()> {
@@ -37,6 +41,7 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Discovery(args) => discovery::run(&crate::workspace_root(), args),
         Bench::Hostile => hostile::run(&crate::workspace_root()),
         Bench::Failover(args) => failover::run(&crate::workspace_root(), args),
+        Bench::Rbac(args) => rbac::run(&crate::workspace_root(), args),
     }
 }
 

@@ -156,7 +156,9 @@ impl Fed {
     #[allow(dead_code)]
     pub fn registry_text(&self) -> String {
         use prometheus::Encoder;
-        let Some(r) = &self.controller else { return String::new() };
+        let Some(r) = &self.controller else {
+            return String::new();
+        };
         let mut buf = Vec::new();
         let _ = prometheus::TextEncoder::new().encode(&r.shared.registry.gather(), &mut buf);
         String::from_utf8_lossy(&buf).into_owned()
