@@ -411,3 +411,32 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The webhook's path (AdmissionReview in, response out) and `can-i`'s (a Request built
+    /// directly) reach the same decision for any object and user.
+    #[test]
+    fn the_admission_path_and_a_direct_request_agree(
+        placement in (arb_names(), arb_names()),
+        old in (arb_names(), arb_names()),
+        op in prop::sample::select(vec!["CREATE", "UPDATE", "DELETE"]),
+        groups in prop::collection::vec(prop::sample::select(vec!["team-a", "other"]), 0..2),
+        user in prop::sample::select(vec!["bob", "platform-bot", "alice"]),
+    ) {
+        let w = World::load(TEAMS);
+        let new = obj(json!({"clusters": placement.0, "namespaces": placement.1}));
+        let before = obj(json!({"clusters": old.0, "namespaces": old.1}));
+        let groups: Vec<String> = groups.into_iter().map(str::to_owned).collect();
+        let operation = match op { "CREATE" => Operation::Create, "UPDATE" => Operation::Update, _ => Operation::Delete };
+        let object = (operation != Operation::Delete).then_some(&new);
+        let old_object = (operation != Operation::Create).then_some(&before);
+        let direct = w.decide(&req(FUS, operation, user, &groups, object, old_object));
+        let review = json!({"request": {"uid": "u", "kind": {"group": FUS.0, "version": "v1", "kind": FUS.1},
+            "operation": op, "userInfo": {"username": user, "groups": groups},
+            "object": object, "oldObject": old_object}});
+        let parsed = Review::parse(&review).unwrap();
+        let via_webhook = w.decide(&parsed.request());
+        prop_assert_eq!(&direct, &via_webhook);
+        prop_assert_eq!(respond("u", &via_webhook)["response"]["allowed"].as_bool(), Some(direct.allowed));
+    }
+}
