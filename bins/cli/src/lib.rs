@@ -5,8 +5,11 @@ pub mod cluster;
 pub mod duration;
 pub mod get;
 pub mod install;
+pub mod lint;
+pub mod manifests;
 pub mod output;
 pub mod rbac;
+pub mod render;
 pub mod schemes;
 
 use std::path::PathBuf;

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use gatefedctl::{AdminFlags, check, cluster, get, install, rbac};
+use gatefedctl::{AdminFlags, check, cluster, get, install, lint, rbac, render};
 
 /// gatefed's command line (glooctl's federation commands, same flags).
 #[derive(Parser)]
@@ -33,6 +33,10 @@ enum Command {
     Check(check::CheckArgs),
     /// Show federated objects and the state of each destination.
     Get(get::GetArgs),
+    /// Offline: the child every destination of each federated object gets (no controller needed).
+    Render(render::RenderArgs),
+    /// Offline checks for CI: INVALID objects, overrides that apply nowhere, RBAC denials; exit 1 on errors.
+    Lint(lint::LintArgs),
     /// Multi-cluster RBAC: what the webhook would decide, and why.
     Rbac {
         #[command(subcommand)]
@@ -57,6 +61,12 @@ async fn main() {
         Command::Get(args) => get::run(&admin, args).await,
         Command::Check(args) => check::run(&admin, args).await,
         Command::Install(args) => install::run(&admin, args).await,
+        Command::Render(args) => render::run(&admin, args).await,
+        Command::Lint(args) => match lint::run(&admin, args).await {
+            Ok(true) => Ok(()),
+            Ok(false) => std::process::exit(1),
+            Err(e) => Err(e),
+        },
         Command::Rbac { command } => match rbac::run(&admin, command).await {
             Ok(true) => Ok(()),
             Ok(false) => std::process::exit(1),

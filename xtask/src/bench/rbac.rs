@@ -123,7 +123,7 @@ async fn end_to_end(binary: &Path, args: &Args) -> anyhow::Result<()> {
     gatefed_testenv::ensure_namespace(&admin.client(), WRITE_NS).await?;
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
-    let (_controller, _) = start_controller_with(
+    let (_controller, metrics_port) = start_controller_with(
         binary,
         admin.kubeconfig_path(),
         &env.dir().join("controller.log"),
@@ -178,6 +178,18 @@ async fn end_to_end(binary: &Path, args: &Args) -> anyhow::Result<()> {
             rows.push((on, n, times, errors, sample));
         }
     }
+    let sum: f64 = super::util::metric_lines(metrics_port, "gatefed_rbac_decision_seconds_sum")
+        .iter()
+        .map(|(_, v)| v)
+        .sum();
+    let count: f64 = super::util::metric_lines(metrics_port, "gatefed_rbac_decision_seconds_count")
+        .iter()
+        .map(|(_, v)| v)
+        .sum();
+    println!(
+        "\nwebhook handler inside the controller: {count} decisions, mean {:.1?}",
+        Duration::from_secs_f64(if count > 0.0 { sum / count } else { 0.0 })
+    );
     println!(
         "\n== rbac webhook end to end: N writers x 1 create/s for {} s (open loop) ==",
         args.seconds

@@ -33,6 +33,9 @@ pub async fn serve(listener: TcpListener, resolver: Arc<Rotating>, app: axum::Ro
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
+        // Responses go out in more than one write: without this, Nagle's algorithm holds the last
+        // one for the client's delayed ACK (tens of milliseconds per request).
+        let _ = tcp.set_nodelay(true);
         let (acceptor, app) = (acceptor.clone(), app.clone());
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
