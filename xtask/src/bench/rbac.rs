@@ -142,37 +142,43 @@ async fn end_to_end(binary: &Path, args: &Args) -> anyhow::Result<()> {
     }
     let mut rows = Vec::new();
     let mut run_id = 0;
-    for on in [false, true] {
-        if on {
-            let config = gatefed_rbac::install::webhook_configuration(
-                NS,
-                &gatefed_rbac::install::Endpoint::Url(format!("https://{addr}/admission")),
-            );
-            let ar = ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
-                "admissionregistration.k8s.io",
-                "v1",
-                "ValidatingWebhookConfiguration",
-            ));
-            let api: Api<DynamicObject> = Api::all_with(admin.client(), &ar);
-            let name = gatefed_rbac::install::configuration_name(NS);
-            api.patch(&name, &pp, &Patch::Apply(&config)).await?;
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while api
-                .get(&name)
-                .await?
-                .data
-                .pointer("/webhooks/0/clientConfig/caBundle")
-                .is_none()
-            {
-                if Instant::now() > deadline {
-                    bail!("the controller did not set the caBundle");
+    let ar = ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+    ));
+    let configs: Api<DynamicObject> = Api::all_with(admin.client(), &ar);
+    let name = gatefed_rbac::install::configuration_name(NS);
+    let config = gatefed_rbac::install::webhook_configuration(
+        NS,
+        &gatefed_rbac::install::Endpoint::Url(format!("https://{addr}/admission")),
+    );
+    // Each size runs off, then on, each after the controller has finished with the previous
+    // run's objects: the two rows of a size see the same machine.
+    for &n in &args.writers {
+        for on in [false, true] {
+            if on {
+                configs.patch(&name, &pp, &Patch::Apply(&config)).await?;
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while configs
+                    .get(&name)
+                    .await?
+                    .data
+                    .pointer("/webhooks/0/clientConfig/caBundle")
+                    .is_none()
+                {
+                    if Instant::now() > deadline {
+                        bail!("the controller did not set the caBundle");
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                // The API server picks the configuration up within a moment.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            } else if configs.get_opt(&name).await?.is_some() {
+                configs.delete(&name, &Default::default()).await?;
+                tokio::time::sleep(Duration::from_secs(2)).await;
             }
-            // The API server picks the configuration up within a moment; warm it.
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
-        for &n in &args.writers {
+            wait_idle(metrics_port).await;
             run_id += 1;
             let (times, errors, sample) = load(&env, n, args.seconds, run_id).await?;
             rows.push((on, n, times, errors, sample));
@@ -209,6 +215,27 @@ async fn end_to_end(binary: &Path, args: &Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Waits until the controller has reconciled everything it was given (its reconcile count stands
+/// still for two seconds), at most two minutes.
+async fn wait_idle(metrics_port: u16) {
+    let total = || -> f64 {
+        super::util::metric_lines(metrics_port, "gatefed_reconciles_total")
+            .iter()
+            .map(|(_, v)| v)
+            .sum()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut last = total();
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let now = total();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
 }
 
 async fn load(

@@ -71,10 +71,12 @@ pub struct Webhook {
     /// The CA, PEM (what the configuration's `caBundle` holds).
     pub ca_pem: String,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    thread_stop: watch::Sender<bool>,
 }
 
 impl Drop for Webhook {
     fn drop(&mut self) {
+        let _ = self.thread_stop.send(true);
         for t in &self.tasks {
             t.abort();
         }
@@ -89,16 +91,13 @@ pub async fn start(
     stop: watch::Receiver<bool>,
 ) -> Result<Webhook, WebhookError> {
     let ca = crate::certs::load_or_create(&admin, &settings.namespace, CA_SECRET, std::time::SystemTime::now()).await?;
-    let listener = tokio::net::TcpListener::bind(settings.addr)
-        .await
-        .map_err(|source| WebhookError::Bind {
-            addr: settings.addr,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| WebhookError::Bind {
+    let bind_err = |source| WebhookError::Bind {
         addr: settings.addr,
         source,
-    })?;
+    };
+    let listener = std::net::TcpListener::bind(settings.addr).map_err(bind_err)?;
+    listener.set_nonblocking(true).map_err(bind_err)?;
+    let addr = listener.local_addr().map_err(bind_err)?;
     let mut sans = vec![
         format!("{SERVICE}.{}.svc", settings.namespace),
         format!("{SERVICE}.{}.svc.cluster.local", settings.namespace),
@@ -121,16 +120,41 @@ pub async fn start(
             ca.cert_pem.clone(),
         )),
     ]);
-    tasks.push(tokio::spawn(serve::serve(
-        listener,
-        resolver,
-        handler::router(grants, metrics),
-        stop,
-    )));
+    // Admission answers have their own thread and runtime: a burst of reconciles on the
+    // controller's runtime never delays a user's write.
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let mut outer = stop;
+    tasks.push(tokio::spawn(async move {
+        let _ = outer.wait_for(|s| *s).await;
+        let _ = stop_tx.send(true);
+    }));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| WebhookError::Tls(format!("cannot start the webhook's runtime: {e}")))?;
+    let app = handler::router(grants, metrics);
+    let (thread_stop, thread_stop_rx) = watch::channel(false);
+    std::thread::Builder::new()
+        .name("rbac-webhook".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let mut stop = thread_stop_rx;
+                tokio::select! {
+                    _ = serve::serve(listener, resolver, app, stop_rx.clone()) => {}
+                    _ = stop.wait_for(|s| *s) => {}
+                    _ = stop_rx.wait_for(|s| *s) => {}
+                }
+            });
+        })
+        .map_err(|e| WebhookError::Tls(format!("cannot start the webhook's thread: {e}")))?;
     info!(%addr, "multi-cluster RBAC webhook serving");
     Ok(Webhook {
         addr,
         ca_pem: ca.cert_pem,
         tasks,
+        thread_stop,
     })
 }
