@@ -14,6 +14,19 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         &cargo,
         &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
     )?;
+    // The library crates as other tools get them: docs without warnings, packages that build alone.
+    step_env(
+        root,
+        "cargo doc",
+        &cargo,
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    let mut package = vec!["package", "--allow-dirty"];
+    for c in PUBLISHED {
+        package.extend(["-p", c]);
+    }
+    step(root, "cargo package", &cargo, &package)?;
     println!("==> codegen --check");
     crate::codegen::run(root, true)?;
     step(
@@ -39,9 +52,27 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The crates other Rust tools can embed, in dependency order.
+pub const PUBLISHED: [&str; 6] = [
+    "gatefed-model",
+    "gatefed-placement",
+    "gatefed-discovery",
+    "gatefed-failover",
+    "gatefed-rbac",
+    "gatefed-clients",
+];
+
 fn step(root: &Path, name: &str, program: &str, args: &[&str]) -> anyhow::Result<()> {
+    step_env(root, name, program, args, &[])
+}
+
+fn step_env(root: &Path, name: &str, program: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
     println!("==> {name}: {program} {}", args.join(" "));
-    let status = Command::new(program).args(args).current_dir(root).status()?;
+    let status = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root)
+        .status()?;
     if !status.success() {
         bail!("{name} failed ({status})");
     }

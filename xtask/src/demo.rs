@@ -348,7 +348,10 @@ async fn apply_examples(client: &kube::Client, dir: &Path) -> anyhow::Result<Vec
         let docs: Vec<serde_json::Value> =
             serde_saphyr::from_multiple(&text).with_context(|| format!("parse {}", file.display()))?;
         for doc in docs {
-            let kind_name = doc["kind"].as_str().unwrap_or_default();
+            // Not an object (examples/clusters.yaml is the offline cluster list for render and lint).
+            let Some(kind_name) = doc["kind"].as_str() else {
+                continue;
+            };
             let name = doc["metadata"]["name"].as_str().unwrap_or_default().to_owned();
             let ns = doc["metadata"]["namespace"].as_str().unwrap_or(NS).to_owned();
             let (api, entry) = if kind_name == "FailoverScheme" {

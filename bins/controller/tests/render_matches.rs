@@ -48,7 +48,7 @@ async fn render_matches_what_the_controller_writes_on_members() {
     let dir = fed.env.dir().join("manifests");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("objects.yaml"), MANIFESTS).unwrap();
-    let docs = gatefedctl::manifests::read(&[dir.clone()]).unwrap();
+    let docs = gatefedctl::manifests::read(std::slice::from_ref(&dir)).unwrap();
     for d in &docs {
         let kind = d.federated_kind().unwrap();
         let api: Api<DynamicObject> = Api::namespaced_with(fed.admin(), NS, &kind.gvk().api_resource());

@@ -13,6 +13,22 @@
 //!
 //! [`registration`] holds what `gatefedctl cluster register|deregister|list` does.
 //!
+//! A registration Secret may hold inline credentials only; anything that would run a program or
+//! read a file of the controller is refused, naming the field:
+//!
+//! ```
+//! let kubeconfig = r#"
+//! apiVersion: v1
+//! kind: Config
+//! clusters: [{name: c, cluster: {server: "https://10.0.0.1:6443"}}]
+//! users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh}}}]
+//! contexts: [{name: c, context: {cluster: c, user: u}}]
+//! current-context: c
+//! "#;
+//! let refused = gatefed_clients::kubeconfig::check_inline(kubeconfig, "gloo-system/east").unwrap_err();
+//! assert!(refused.to_string().contains("exec"));
+//! ```
+//!
 //! Using the pool from another Rust tool:
 //!
 //! ```no_run

@@ -10,6 +10,21 @@
 //!
 //! The crate is pure: no Kubernetes client, no async runtime, no clock. The discovery controller
 //! (`gatefed-controllers`) builds snapshots from the shared member runtime and calls [`translate`].
+//!
+//! ```
+//! use gatefed_discovery::{ClusterSnapshot, translate};
+//!
+//! let gloo: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(serde_json::json!({
+//!     "metadata": {"name": "gloo", "namespace": "gloo-system"},
+//!     "spec": {"selector": {}, "template": {"spec": {"containers": [
+//!         {"name": "gloo", "image": "quay.io/solo-io/gloo:1.17.0"}]}}},
+//! }))?;
+//! let snapshot = ClusterSnapshot { cluster: "east".into(), deployments: vec![gloo], ..Default::default() };
+//! let found = translate(&snapshot);
+//! assert_eq!(found[0].name, "east-gloo-system");
+//! assert_eq!(found[0].spec.control_plane.version, "1.17.0");
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 mod image;
 mod snapshot;

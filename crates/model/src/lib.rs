@@ -8,6 +8,24 @@
 //! `cargo xtask codegen` renders `deploy/crds/`.
 //!
 //! This crate has no Kubernetes client and does no I/O.
+//!
+//! ```
+//! use gatefed_model::{FederatedKind, FederatedSpec};
+//!
+//! // Gloo Fed's own FederatedUpstream example reads unchanged.
+//! let spec: FederatedSpec = serde_json::from_value(serde_json::json!({
+//!     "placement": {"clusters": ["east", "west"], "namespaces": ["gloo-system"]},
+//!     "template": {"metadata": {"name": "fed-upstream"},
+//!                  "spec": {"static": {"hosts": [{"addr": "solo.io", "port": 80}]}}},
+//! }))?;
+//! assert_eq!(spec.placement.unwrap().clusters, ["east", "west"]);
+//!
+//! // The kind table: short names, and the Gloo kind each federated kind writes.
+//! let kind = FederatedKind::lookup("fus").unwrap();
+//! assert_eq!(kind.gvk().kind, "FederatedUpstream");
+//! assert_eq!(kind.child().kind, "Upstream");
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 pub mod cluster;
 pub mod common;

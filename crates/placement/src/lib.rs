@@ -9,6 +9,28 @@
 //!
 //! The same inputs always give the same plan; applying a plan and observing the result gives an empty
 //! plan; no plan deletes or overwrites an object another owner holds.
+//!
+//! What each cluster gets, offline (what `gatefedctl render` does):
+//!
+//! ```
+//! use gatefed_model::{FederatedKind, FederatedSpec};
+//! use gatefed_placement::{FederatedInput, Inventory, desired_children};
+//!
+//! let spec: FederatedSpec = serde_json::from_value(serde_json::json!({
+//!     "placement": {"clusterSelector": {"matchLabels": {"env": "prod"}}, "namespaces": ["web"]},
+//!     "template": {"metadata": {"name": "echo"}, "spec": {"static": {"hosts": [{"addr": "echo", "port": 80}]}}},
+//!     "overrides": [{"clusters": ["east"], "mergePatch": {"spec": {"static": {"hosts": [{"addr": "echo.east", "port": 80}]}}}}],
+//! }))?;
+//! let inventory = Inventory::default()
+//!     .with("east", true, &[("env", "prod")])
+//!     .with("west", true, &[("env", "staging")]);
+//! let input = FederatedInput { kind: FederatedKind::Upstream, namespace: "team-a", name: "echo", spec: &spec, deleting: false };
+//! let set = desired_children(&input, &inventory).expect("valid");
+//! let child = &set.children[&("east".to_owned(), "web".to_owned())];
+//! assert_eq!(child.manifest["spec"]["static"]["hosts"][0]["addr"], "echo.east");
+//! assert_eq!(set.children.len(), 1, "west is not prod");
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 mod content;
 mod desired;

@@ -17,6 +17,31 @@
 //!
 //! [`admission`] turns an AdmissionReview v1 into a [`Request`] and a [`Decision`] into its response;
 //! [`install`] is what turning the feature on writes (webhook configuration, default roles).
+//!
+//! ```
+//! use gatefed_model::{MultiClusterRole, MultiClusterRoleBinding};
+//! use gatefed_rbac::{Operation, Request, User, decide};
+//! use serde_json::json;
+//!
+//! let role: MultiClusterRole = serde_json::from_value(json!({
+//!     "metadata": {"name": "team-a", "namespace": "gloo-system"},
+//!     "spec": {"rules": [{"apiGroup": "fed.gloo.solo.io", "placements": [{"clusters": ["east"], "namespaces": ["web"]}]}]},
+//! }))?;
+//! let binding: MultiClusterRoleBinding = serde_json::from_value(json!({
+//!     "metadata": {"name": "team-a", "namespace": "gloo-system"},
+//!     "spec": {"roleRef": {"name": "team-a", "namespace": "gloo-system"}, "subjects": [{"kind": "Group", "name": "team-a"}]},
+//! }))?;
+//! let upstream = json!({"spec": {"placement": {"clusters": ["east", "west"], "namespaces": ["web"]}}});
+//! let groups = vec!["team-a".to_owned()];
+//! let request = Request {
+//!     group: "fed.gloo.solo.io", kind: "FederatedUpstream", operation: Operation::Create,
+//!     user: User { name: "bob", groups: &groups }, object: Some(&upstream), old_object: None,
+//! };
+//! let decision = decide(&request, |_, _| Some(&role), [&binding]);
+//! assert!(!decision.allowed, "west is not granted");
+//! assert!(decision.explanation().contains("does not cover spec.placement"));
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 pub mod admission;
 mod decide;

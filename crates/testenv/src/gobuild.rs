@@ -1,4 +1,4 @@
-//! Building `kube-apiserver` and `etcd` from their Go modules into [`cache_dir`](crate::assets::cache_dir).
+//! Building `kube-apiserver` and `etcd` from their Go modules into [`crate::assets::cache_dir`].
 //!
 //! Each binary is built in a throwaway Go module outside the repository. `k8s.io/kubernetes` replaces its
 //! staging modules (`k8s.io/api`, `k8s.io/apiserver`, ...) with local paths, which a consuming module

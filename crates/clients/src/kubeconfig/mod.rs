@@ -1,4 +1,4 @@
-//! Kubeconfigs: reading them from `solo.io/kubeconfig` Secrets (strictly, see [`registered`]),
+//! Kubeconfigs: reading them from `solo.io/kubeconfig` Secrets (strictly: inline credentials only, see [`check_inline`]),
 //! writing them for registration, reading the user's own files (as kubectl does), and turning them
 //! into layered clients.
 
