@@ -2,6 +2,7 @@
 
 /// What can go wrong talking to clusters or registering them.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The cluster name is not a valid registered-cluster name.
     #[error("invalid cluster name {name:?}: {reason}")]

@@ -17,6 +17,7 @@ use crate::secrets::{ManagedSecret, Role, merge};
 
 /// What to report, and what to write.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Outcome {
     /// The scheme's state.
     pub state: FailoverState,

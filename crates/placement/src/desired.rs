@@ -38,6 +38,7 @@ pub struct DesiredChild {
 
 /// What the placement asks for.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct DesiredSet {
     /// Children by destination, for registered clusters.
     pub children: BTreeMap<Destination, DesiredChild>,

@@ -21,6 +21,7 @@ pub struct Grant {
 
 /// A binding naming the user whose role did not allow the write, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Candidate {
     /// The binding (`namespace/name`).
     pub binding: String,
@@ -33,6 +34,7 @@ pub struct Candidate {
 /// Allowed or denied, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Decision {
     /// The write may proceed.
     pub allowed: bool,

@@ -71,6 +71,7 @@ pub struct Scope {
 
 /// Why a request cannot be evaluated (it is denied, saying so).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RequestError {
     /// CONNECT, or an object missing for the operation.
     Operation(String),

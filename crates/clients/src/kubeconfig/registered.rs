@@ -13,6 +13,7 @@ use super::KUBECONFIG_KEY;
 
 /// Why a registration Secret gives no usable kubeconfig. Never contains Secret content.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KubeconfigProblem {
     /// The KubernetesCluster names a Secret that does not exist.
     #[error("kubeconfig Secret {secret} (type solo.io/kubeconfig) not found")]

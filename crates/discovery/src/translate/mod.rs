@@ -16,6 +16,7 @@ use crate::snapshot::{ClusterSnapshot, GlooResource};
 
 /// One discovered installation.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Discovered {
     /// GlooInstance name, `<cluster>-<control plane namespace>`.
     pub name: String,
