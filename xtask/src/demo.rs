@@ -117,10 +117,10 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
     }
 
     let admin_kc = dir.join("admin.kubeconfig");
-    let webhook_addr = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-        l.local_addr()?
-    };
+    let free =
+        || -> anyhow::Result<std::net::SocketAddr> { Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?) };
+    let webhook_addr = free()?;
+    let dashboard_addr = free()?;
     let log = std::fs::File::create(dir.join("controller.log"))?;
     println!(
         "==> starting gatefed-controller (log: {})",
@@ -145,6 +145,8 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
                 "1",
                 "--rbac-webhook-addr",
                 &webhook_addr.to_string(),
+                "--dashboard-addr",
+                &dashboard_addr.to_string(),
             ])
             .stdout(Stdio::null())
             .stderr(log)
@@ -192,6 +194,11 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
     }
     println!("\nEverything is PLACED, and the failover ACCEPTED.");
     rbac_demo(root, bin, &admin_kc, &admin.client(), webhook_addr).await?;
+    let (code, _) = http_get(dashboard_addr, "/clusters");
+    if code != 200 {
+        bail!("the dashboard at http://{dashboard_addr}/ answered {code}");
+    }
+    println!("\nThe dashboard (read-only, live): http://{dashboard_addr}/");
     if once {
         return Ok(());
     }
@@ -313,6 +320,24 @@ async fn rbac_demo(
     }
     println!("alice's FederatedUpstream on east only was allowed (gloo-system/alice-east).");
     Ok(())
+}
+
+/// A plain GET on loopback: the status code and body.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n");
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    let code = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (
+        code,
+        text.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default(),
+    )
 }
 
 fn api_for(client: &kube::Client, kind: FederatedKind, ns: &str) -> Api<DynamicObject> {

@@ -68,6 +68,12 @@ pub struct Args {
     /// the Service's names, localhost, 127.0.0.1 and the listening address.
     #[arg(long, value_name = "NAME")]
     pub rbac_webhook_san: Vec<String>,
+    /// The read-only dashboard's address ("off" serves none). Off loopback it needs a token.
+    #[arg(long, default_value = "127.0.0.1:8090", value_name = "HOST:PORT|off")]
+    pub dashboard_addr: String,
+    /// File holding the bearer token the dashboard requires (mandatory when it is not on loopback).
+    #[arg(long, value_name = "FILE")]
+    pub dashboard_token_file: Option<PathBuf>,
     /// Seconds the process may take to stop after SIGTERM before it exits anyway.
     #[arg(long, default_value_t = 5)]
     pub shutdown_grace_seconds: u64,
@@ -81,8 +87,8 @@ fn default_pod_name() -> String {
 }
 
 impl Args {
-    /// The runtime configuration.
-    pub fn into_config(self) -> Config {
+    /// The runtime configuration; the error says which flag is wrong.
+    pub fn into_config(self) -> anyhow::Result<Config> {
         let mut config = Config::new(self.namespace);
         config.pod_name = self.pod_name;
         config.kubeconfig = self.kubeconfig;
@@ -97,6 +103,22 @@ impl Args {
         config.cleanup_timeout = Duration::from_secs(self.cleanup_timeout_seconds);
         config.cert_lifetime = Duration::from_secs(self.cert_lifetime_seconds.max(60));
         config.rbac_webhook = self.rbac_webhook_addr.map(|a| (a, self.rbac_webhook_san));
-        config
+        if self.dashboard_addr != "off" {
+            let addr: SocketAddr = self
+                .dashboard_addr
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--dashboard-addr {}: {e}", self.dashboard_addr))?;
+            let token = match &self.dashboard_token_file {
+                Some(f) => Some(
+                    std::fs::read_to_string(f)
+                        .map_err(|e| anyhow::anyhow!("--dashboard-token-file {}: {e}", f.display()))?
+                        .trim()
+                        .to_owned(),
+                ),
+                None => None,
+            };
+            config.dashboard = Some((addr, token));
+        }
+        Ok(config)
     }
 }

@@ -67,6 +67,8 @@ pub struct Config {
     pub cert_lifetime: Duration,
     /// The multi-cluster RBAC webhook's address and extra certificate names; `None` serves none.
     pub rbac_webhook: Option<(SocketAddr, Vec<String>)>,
+    /// The dashboard's address and bearer token; `None` serves none.
+    pub dashboard: Option<(SocketAddr, Option<String>)>,
 }
 
 impl Config {
@@ -89,6 +91,7 @@ impl Config {
             cleanup_timeout: Duration::from_secs(600),
             cert_lifetime: Duration::from_secs(90 * 24 * 3600),
             rbac_webhook: None,
+            dashboard: None,
         }
     }
 }
@@ -106,6 +109,8 @@ pub struct Shared {
     pub readiness: Arc<Readiness>,
     /// The RBAC webhook's address once it serves (tests ask for port 0).
     pub webhook_addr: Arc<std::sync::OnceLock<SocketAddr>>,
+    /// The dashboard's address once it serves.
+    pub dashboard_addr: Arc<std::sync::OnceLock<SocketAddr>>,
 }
 
 /// Runs the controller until `shutdown` completes.
@@ -117,6 +122,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         registry,
         readiness: Arc::new(Readiness::default()),
         webhook_addr: Arc::default(),
+        dashboard_addr: Arc::default(),
     };
     run_with(config, shared, shutdown).await
 }
@@ -181,6 +187,31 @@ pub async fn run_with(
     // The one member runtime: every reconciler reads members through it.
     let runtime = MemberRuntime::new(MemberRuntime::gatefed_watches(), &shared.registry)?;
     let runtime_task = runtime.spawn_following(pool.clone());
+    if let Some((addr, token)) = &config.dashboard {
+        let settings = gatefed_controllers::dashboard::DashboardSettings {
+            addr: *addr,
+            token: token.clone(),
+            namespace: config.namespace.clone(),
+        };
+        // The dashboard is a view: failing to serve it (say, its port is taken) stops nothing else.
+        match gatefed_controllers::dashboard::start(
+            admin.clone(),
+            pool.clone(),
+            runtime.clone(),
+            settings,
+            stop_rx.clone(),
+        )
+        .await
+        {
+            Ok(served) => {
+                let _ = shared.dashboard_addr.set(served);
+            }
+            Err(gatefed_controllers::dashboard::DashboardError::NoToken(a)) => {
+                anyhow::bail!("{}", gatefed_controllers::dashboard::DashboardError::NoToken(a))
+            }
+            Err(e) => tracing::error!(error = %e, "the dashboard is not served"),
+        }
+    }
     let discovery = Discovery::new(
         admin.clone(),
         pool.clone(),

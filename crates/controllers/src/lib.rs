@@ -5,6 +5,7 @@
 //! `gatefed-discovery`. `gatefed-controller` wires them to a pool, a runtime and a lease.
 
 pub mod certs;
+pub mod dashboard;
 pub mod discovery;
 pub mod failover;
 pub mod federation;

@@ -70,6 +70,7 @@ pub async fn start_controller_with(
             .args(["--leader-elect", "false"])
             // Fixed (unless given), so figures from different versions compare: probes cost CPU.
             .args(if extra.contains(&"--probe-period-seconds") { &[][..] } else { &["--probe-period-seconds", "5"][..] })
+            .args(if extra.contains(&"--dashboard-addr") { &[][..] } else { &["--dashboard-addr", "off"][..] })
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -129,6 +129,7 @@ impl Fed {
             registry,
             readiness: Default::default(),
             webhook_addr: Default::default(),
+            dashboard_addr: Default::default(),
         };
         let (stop, mut stop_rx) = watch::channel(false);
         let mut config = self.config(pod);
@@ -162,6 +163,12 @@ impl Fed {
         let mut buf = Vec::new();
         let _ = prometheus::TextEncoder::new().encode(&r.shared.registry.gather(), &mut buf);
         String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Where the running controller's dashboard listens.
+    #[allow(dead_code)]
+    pub fn dashboard_addr(&self) -> Option<std::net::SocketAddr> {
+        self.controller.as_ref()?.shared.dashboard_addr.get().copied()
     }
 
     /// Where the running controller's RBAC webhook listens.
