@@ -273,7 +273,7 @@ async fn rbac_demo(
     let fus = |name: &str, clusters: &[&str]| {
         json!({"apiVersion": "fed.gloo.solo.io/v1", "kind": "FederatedUpstream", "metadata": {"name": name, "namespace": NS},
             "spec": {"placement": {"clusters": clusters, "namespaces": [NS]},
-                     "template": {"spec": {"static": {"hosts": [{"addr": "x.internal", "port": 80}]}}}}})
+                     "template": {"metadata": {"name": name}, "spec": {"static": {"hosts": [{"addr": "x.internal", "port": 80}]}}}}})
     };
     let api = api_for(&alice, FederatedKind::Upstream, NS);
     // The webhook needs its caBundle (set by the controller) and the roles in its cache.

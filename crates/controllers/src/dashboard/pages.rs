@@ -59,7 +59,7 @@ pub async fn overview(AxumState(s): AxumState<State>) -> Response {
     let ctx = json!({
         "clusters": {"total": clusters.len(), "ready": clusters.iter().filter(|c| c["ready"] == true).count()},
         "instances": instances, "federated": views::count_by(&federated, "state"), "federatedTotal": federated.len(),
-        "schemes": views::count_by(&schemes, "state"), "problems": views::problems(&s),
+        "schemes": views::count_by(&schemes, "state"), "schemesTotal": schemes.len(), "problems": views::problems(&s),
     });
     render(&s, "overview.html", "overview", ctx)
 }
