@@ -2,8 +2,8 @@
 //! HTTP: every page shows the expected objects and states; a Rejected child shows with its reason
 //! in the Gloo resource list and in its federated object's matrix; a member cut off turns red,
 //! announced on `/events` (what the open page's script follows); a YAML download is the object;
-//! no page holds Secret data; off loopback a token is required. (The headless-browser test the
-//! issue asks for is not written yet.)
+//! no page holds Secret data; off loopback a token is required. `dashboard_browser.rs` does the
+//! same in headless Chromium.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 

@@ -112,7 +112,8 @@ async fn events(
         // Coalesce a burst into one event.
         tokio::time::sleep(Duration::from_millis(250)).await;
         while rx.try_recv().is_ok() {}
-        Some((Ok(Event::default().event("change").data("")), rx))
+        // Browsers drop an event whose data is empty (the EventSource rules): say something.
+        Some((Ok(Event::default().event("change").data("changed")), rx))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

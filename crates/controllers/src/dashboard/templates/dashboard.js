@@ -21,5 +21,8 @@
   }
   var events = new EventSource("/events");
   events.addEventListener("change", refresh);
-  window.gatefedLive = true;
+  // A browser allows six connections per server: a stream left open by a page kept in the
+  // back/forward cache would starve the next pages.
+  window.addEventListener("pagehide", function () { events.close(); });
+  window.gatefedEvents = events;
 })();
