@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+mod dashboard;
 mod discovery;
 mod failover;
 mod hostile;
@@ -32,6 +33,8 @@ pub enum Bench {
     /// Multi-cluster RBAC: handler time in process; end to end through the API server at 50, 200
     /// and 500 writers, webhook on and off.
     Rbac(rbac::Args),
+    /// Dashboard: page render time and weight with N objects x M clusters; change -> page.
+    Dashboard(dashboard::Args),
 }
 
 pub fn run(bench: Bench) -> anyhow::Result<()> {
@@ -42,6 +45,7 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Hostile => hostile::run(&crate::workspace_root()),
         Bench::Failover(args) => failover::run(&crate::workspace_root(), args),
         Bench::Rbac(args) => rbac::run(&crate::workspace_root(), args),
+        Bench::Dashboard(args) => dashboard::run(&crate::workspace_root(), args),
     }
 }
 
