@@ -198,6 +198,10 @@ async fn demo(root: &Path, bin: &Path, once: bool) -> anyhow::Result<()> {
     if code != 200 {
         bail!("the dashboard at http://{dashboard_addr}/ answered {code}");
     }
+    let (_, schemes) = http_get(dashboard_addr, "/schemes");
+    if !schemes.contains("written on the primary") {
+        bail!("the dashboard's failover page does not show the failover written on the primary");
+    }
     println!("\nThe dashboard (read-only, live): http://{dashboard_addr}/");
     if once {
         return Ok(());

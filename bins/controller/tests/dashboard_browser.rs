@@ -301,10 +301,13 @@ async fn the_dashboard_in_a_browser_shows_everything_and_updates_live() {
     assert_eq!(overflow, json!(true), "the overview fits a narrow screen");
     browser.call("Emulation.clearDeviceMetricsOverride", json!({})).await;
 
-    // Live: the open clusters page turns west red without a reload (a marker set on the page survives).
-    browser.open(&format!("{base}/clusters")).await;
+    // Live: on the open object page, west's destination turns red without a reload (a marker set on
+    // the page survives); then the clusters page shows west not ready.
+    browser
+        .open(&format!("{base}/federated/FederatedUpstream/gloo-system/shop"))
+        .await;
     let west = "document.querySelector('[data-cluster=west] .badge').textContent";
-    assert_eq!(browser.eval(west).await, json!("ready"));
+    assert_eq!(browser.eval(west).await, json!("PLACED"));
     browser.eval("window.gatefedMarker = 42").await;
     let open = Instant::now();
     while browser
@@ -320,18 +323,25 @@ async fn the_dashboard_in_a_browser_shows_everything_and_updates_live() {
     }
     fed.proxy("west").update(|f| f.blackhole = true);
     let cut = Instant::now();
-    while browser.eval(west).await != json!("not ready") {
+    while browser
+        .eval("document.querySelector('[data-cluster=west] .badge').className")
+        .await
+        != json!("badge bad")
+    {
         assert!(
             cut.elapsed() < Duration::from_secs(30),
-            "west never turned not ready on the open page"
+            "west's destination never turned red on the open page"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eprintln!(
-        "member cut off -> open page red after {:?} (probe period 300 ms, 2 s probe timeout)",
+        "member cut off -> destination red on the open page after {:?} (probe timeout 2 s)",
         cut.elapsed()
     );
     assert_eq!(browser.eval("window.gatefedMarker").await, json!(42), "no reload");
+    browser.screenshot("object-west-down").await;
+    browser.open(&format!("{base}/clusters")).await;
+    assert_eq!(browser.eval(west).await, json!("not ready"));
     browser.screenshot("clusters-west-down").await;
     fed.proxy("west").clear();
 }

@@ -242,8 +242,41 @@ pub fn schemes(s: &State) -> Vec<Value> {
                     json!({"priority": i + 1, "members": members})
                 })
                 .collect();
+            // What was written: the primary's failover, by priority, as the member runtime holds it.
+            let written: Vec<Value> = st
+                .get("appliedTo")
+                .and_then(|at| {
+                    let store = s
+                        .runtime
+                        .store(at.get("clusterName")?.as_str()?, MemberKind::Gloo(GlooKind::Upstream))?;
+                    store.get(at.get("namespace")?.as_str()?, at.get("name")?.as_str()?)
+                })
+                .and_then(|p| p.data.pointer("/spec/failover/prioritizedLocalities").cloned())
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let localities: Vec<Value> = p["localityEndpoints"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|l| {
+                            let endpoints: Vec<String> = l["lbEndpoints"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(|e| format!("{}:{}", e["address"].as_str().unwrap_or_default(), e["port"]))
+                                .collect();
+                            json!({"region": l["locality"]["region"], "zone": l["locality"]["zone"],
+                                "weight": l["loadBalancingWeight"], "endpoints": endpoints})
+                        })
+                        .collect();
+                    json!({"priority": i + 1, "localities": localities})
+                })
+                .collect();
             json!({"namespace": name(o).0, "name": name(o).1, "primary": spec.get("primary"), "targets": targets,
-                "state": state, "tone": tone(&state), "message": st.get("message")})
+                "written": written, "state": state, "tone": tone(&state), "message": st.get("message")})
         })
         .collect()
 }
