@@ -13,6 +13,8 @@ use super::server::State;
 use super::views;
 
 const SCRIPT: &str = include_str!("templates/dashboard.js");
+/// Most rows a resource list shows.
+const MAX_ROWS: usize = 500;
 
 /// The templates, compiled once.
 pub fn templates() -> minijinja::Environment<'static> {
@@ -113,11 +115,19 @@ pub async fn federated_object(
 pub async fn gloo(AxumState(s): AxumState<State>, Query(q): Query<BTreeMap<String, String>>) -> Response {
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let kind = GlooKind::ALL.into_iter().find(|k| k.gvk().kind == get("kind"));
-    let resources = views::gloo_resources(&s, kind, &get("q"), &get("status"));
-    let kinds: Vec<&str> = views::GLOO_KINDS.iter().map(|k| k.gvk().kind).collect();
     let all = views::gloo_resources(&s, kind, &get("q"), "");
-    let ctx = json!({"resources": resources, "kinds": kinds, "kind": get("kind"), "q": get("q"), "status": get("status"),
-        "counts": views::count_by(&all, "state")});
+    let counts = views::count_by(&all, "state");
+    let status = get("status");
+    let mut resources: Vec<Value> = all
+        .into_iter()
+        .filter(|r| status.is_empty() || r["state"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&status)))
+        .collect();
+    // A page of thousands of rows helps nobody and weighs megabytes: show the first ones and say so.
+    let total = resources.len();
+    resources.truncate(MAX_ROWS);
+    let kinds: Vec<&str> = views::GLOO_KINDS.iter().map(|k| k.gvk().kind).collect();
+    let ctx = json!({"resources": resources, "kinds": kinds, "kind": get("kind"), "q": get("q"), "status": status,
+        "counts": counts, "total": total, "shown": total.min(MAX_ROWS)});
     render(&s, "gloo.html", "gloo", ctx)
 }
 

@@ -30,7 +30,11 @@ fn name(o: &DynamicObject) -> (String, String) {
 }
 
 fn sorted(mut v: Vec<Arc<DynamicObject>>) -> Vec<Arc<DynamicObject>> {
-    v.sort_by_key(|o| name(o));
+    // Compare borrowed names: a key function would allocate two strings per comparison.
+    v.sort_by(|a, b| {
+        (a.metadata.namespace.as_deref(), a.metadata.name.as_deref())
+            .cmp(&(b.metadata.namespace.as_deref(), b.metadata.name.as_deref()))
+    });
     v
 }
 
