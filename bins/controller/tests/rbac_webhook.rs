@@ -424,9 +424,17 @@ spec:
         .replace("rbac-validating-webhook-gloo-system", &PostParams::default(), &config)
         .await
         .unwrap();
-    let refused = write(&platform_user, "create", &fus("while-down", &["east"]))
-        .await
-        .unwrap_err();
+    // The API server picks the new configuration up within a moment.
+    let mut refused = String::new();
+    for i in 0..100 {
+        match write(&platform_user, "create", &fus(&format!("while-down-{i}"), &["east"])).await {
+            Err(e) => {
+                refused = e;
+                break;
+            }
+            Ok(()) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
     assert!(refused.contains("failed calling webhook"), "{refused}");
     fed.proxy("west").clear();
     eventually(

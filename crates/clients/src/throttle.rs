@@ -76,7 +76,9 @@ impl Throttle {
             if state.until.is_none_or(|u| u <= now) {
                 state.strikes = state.strikes.saturating_add(1);
             }
-            let backoff = (Duration::from_millis(500) * 2u32.saturating_pow(state.strikes.min(5) - 1)).min(MAX_BACKOFF);
+            // At least one strike: an answer to an older request can arrive after a success reset the count.
+            let strikes = state.strikes.clamp(1, 5);
+            let backoff = (Duration::from_millis(500) * 2u32.saturating_pow(strikes - 1)).min(MAX_BACKOFF);
             let pause = retry_after.unwrap_or(backoff).min(MAX_PAUSE);
             let until = now + pause;
             state.until = Some(state.until.map_or(until, |u| u.max(until)));
@@ -168,6 +170,17 @@ pub fn throttled(error: &kube::Error) -> Option<&Throttled> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_answering_an_older_request_after_a_success_does_not_panic() {
+        // A restarting API server: a 500 opens a pause, a success resets the strikes, then the
+        // answer to a request sent earlier is a 500 while the pause still runs.
+        let t = Throttle::default();
+        t.record(StatusCode::INTERNAL_SERVER_ERROR, None);
+        t.record(StatusCode::OK, None);
+        t.record(StatusCode::SERVICE_UNAVAILABLE, None);
+        assert!(t.remaining().is_some());
+    }
 
     #[tokio::test(start_paused = true)]
     async fn retry_after_is_honoured_and_backoff_grows_without_it() {
