@@ -183,11 +183,7 @@ pub fn lint(docs: &[Doc], inventory: &Inventory, rbac: Option<&RbacCheck>) -> Ve
                 };
                 let d = decide(
                     &req,
-                    |ns, n| {
-                        check.roles.iter().find(|r| {
-                            r.metadata.namespace.as_deref() == Some(ns) && r.metadata.name.as_deref() == Some(n)
-                        })
-                    },
+                    |ns, n| gatefed_rbac::find_role(&check.roles, ns, n),
                     &check.bindings,
                 );
                 if !d.allowed {

@@ -129,15 +129,7 @@ async fn can_i(admin: &crate::AdminFlags, args: CanIArgs) -> anyhow::Result<bool
             object: (op != Operation::Delete).then_some(object),
             old_object: old.as_ref(),
         };
-        let d = decide(
-            &req,
-            |ns, n| {
-                roles
-                    .iter()
-                    .find(|r| r.metadata.namespace.as_deref() == Some(ns) && r.metadata.name.as_deref() == Some(n))
-            },
-            &bindings,
-        );
+        let d = decide(&req, |ns, n| gatefed_rbac::find_role(&roles, ns, n), &bindings);
         all_allowed &= d.allowed;
         report.push((format!("{kind} {namespace}/{name}"), d));
     }

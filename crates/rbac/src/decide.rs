@@ -76,6 +76,13 @@ impl Decision {
     }
 }
 
+/// The role named `namespace/name` among `roles`: the lookup [`decide`] takes, for a plain list.
+pub fn find_role<'a>(roles: &'a [MultiClusterRole], namespace: &str, name: &str) -> Option<&'a MultiClusterRole> {
+    roles
+        .iter()
+        .find(|r| r.metadata.namespace.as_deref() == Some(namespace) && r.metadata.name.as_deref() == Some(name))
+}
+
 fn id(namespace: Option<&str>, name: Option<&str>) -> String {
     format!("{}/{}", namespace.unwrap_or_default(), name.unwrap_or_default())
 }

@@ -49,6 +49,6 @@ pub mod install;
 mod messages;
 mod request;
 
-pub use decide::{Candidate, Decision, Grant, decide};
+pub use decide::{Candidate, Decision, Grant, decide, find_role};
 pub use messages::*;
 pub use request::{Operation, Request, RequestError, Scope, User, kind_is_checked, scopes};

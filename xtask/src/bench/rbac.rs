@@ -87,11 +87,7 @@ fn handler_time(n: usize) {
         let Ok(r) = Review::parse(&value) else { continue };
         let d = decide(
             &r.request(),
-            |ns, name| {
-                roles
-                    .iter()
-                    .find(|x| x.metadata.namespace.as_deref() == Some(ns) && x.metadata.name.as_deref() == Some(name))
-            },
+            |ns, name| gatefed_rbac::find_role(&roles, ns, name),
             &bindings,
         );
         allowed &= d.allowed;
