@@ -61,7 +61,8 @@ impl Fed {
     pub async fn start_with(members: &[(&str, MemberSetup)]) -> Fed {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_env("GATEFED_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+                tracing_subscriber::EnvFilter::try_from_env("GATEFED_TEST_LOG")
+                    .unwrap_or_else(|_| "warn,kube_client=off".into()),
             )
             .with_test_writer()
             .try_init();

@@ -174,6 +174,35 @@ impl MemberRuntime {
         );
     }
 
+    /// Restarts every watch of `cluster` (same client generation) with a fresh backoff, keeping its
+    /// stores: the new watches relist into them, so consumers see changes, never a gap.
+    pub fn relist(&self, cluster: &str, client: Client, generation: u64) {
+        let mut clusters = self.clusters_write();
+        let Some(watches) = clusters.get_mut(cluster) else {
+            drop(clusters);
+            return self.start(cluster, client, generation);
+        };
+        if watches.generation != generation {
+            drop(clusters);
+            return self.start(cluster, client, generation);
+        }
+        let name: Arc<str> = Arc::from(cluster);
+        for (spec, task) in self.inner.specs.iter().zip(watches.tasks.iter_mut()) {
+            let Some(store) = watches.stores.get(&spec.kind).cloned() else {
+                continue;
+            };
+            task.abort();
+            *task = tokio::spawn(watch::run(
+                name.clone(),
+                client.clone(),
+                spec.clone(),
+                store,
+                self.inner.changes.clone(),
+            ));
+        }
+        info!(%cluster, generation, "member watches restarted to relist");
+    }
+
     /// Stops the watches of `cluster` and forgets its stores.
     pub fn stop(&self, cluster: &str) {
         if self.clusters_write().remove(cluster).is_some() {
@@ -264,6 +293,13 @@ impl MemberRuntime {
                     None => self.stop(&c),
                 },
                 Ok(ClusterEvent::Removed(c)) => self.stop(&c),
+                // A member back from an outage: its watches may sit in a backoff of up to ~12 s, some
+                // after a 403 from an API server whose RBAC cache was still filling. Relist now.
+                Ok(ClusterEvent::Ready(c)) => {
+                    if let Some((client, generation)) = pool.connection(&c) {
+                        self.relist(&c, client, generation);
+                    }
+                }
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     warn!(missed = n, "member runtime missed cluster events; resyncing");
