@@ -1,4 +1,5 @@
-//! `cargo xtask codegen [--check]`: CRD YAML and the API reference, generated from gatefed-model.
+//! `cargo xtask codegen [--check]`: CRD YAML and the API reference, generated from gatefed-model;
+//! the Helm chart and the plain manifests, generated from `gatefedctl::deploy` (what `install` applies).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,21 +23,48 @@ pub fn generate() -> anyhow::Result<BTreeMap<PathBuf, String>> {
         );
     }
     files.insert(PathBuf::from("docs/reference/api.md"), crate::reference::render(&crds));
+    for (rel, text) in gatefedctl::deploy::chart_files(HEADER) {
+        files.insert(PathBuf::from(CHART_DIR).join(rel), text);
+    }
+    let settings = gatefedctl::deploy::Settings::new("gloo-system");
+    let install = gatefedctl::install::install_objects(&settings);
+    files.insert(PathBuf::from("deploy/manifests/gatefed.yaml"), manifest(&install)?);
+    let rbac = gatefedctl::deploy::rbac_objects(&settings.namespace, None);
+    files.insert(
+        PathBuf::from("deploy/manifests/gatefed-multicluster-rbac.yaml"),
+        manifest(&rbac)?,
+    );
     Ok(files)
+}
+
+/// Where the chart is generated.
+const CHART_DIR: &str = "deploy/helm/gatefed";
+
+/// Objects as one multi-document YAML file.
+fn manifest(objects: &[serde_json::Value]) -> anyhow::Result<String> {
+    let mut out = String::from(HEADER);
+    for o in objects {
+        out.push_str("---\n");
+        out.push_str(&serde_saphyr::to_string(o)?);
+    }
+    Ok(out)
 }
 
 /// Writes the generated files, or with `check` compares them and fails naming every stale file.
 pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
     let files = generate()?;
-    let crd_dir = root.join("deploy/crds");
-    let extra: Vec<PathBuf> = std::fs::read_dir(&crd_dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-                .filter(|p| p.strip_prefix(root).is_ok_and(|rel| !files.contains_key(rel)))
-                .collect()
-        })
-        .unwrap_or_default();
+    // Files in generated directories that are no longer generated (a kind or object removed).
+    let extra: Vec<PathBuf> = [
+        "deploy/crds",
+        "deploy/manifests",
+        "deploy/helm/gatefed/crds",
+        "deploy/helm/gatefed/templates",
+    ]
+    .iter()
+    .flat_map(|dir| std::fs::read_dir(root.join(dir)).into_iter().flatten())
+    .filter_map(|e| e.ok().map(|e| e.path()))
+    .filter(|p| p.strip_prefix(root).is_ok_and(|rel| !files.contains_key(rel)))
+    .collect();
     if check {
         let mut stale: Vec<String> = files
             .iter()

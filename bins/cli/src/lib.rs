@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod cluster;
+pub mod deploy;
 pub mod duration;
 pub mod get;
 pub mod install;
@@ -11,6 +12,7 @@ pub mod output;
 pub mod rbac;
 pub mod render;
 pub mod schemes;
+pub mod uninstall;
 
 use std::path::PathBuf;
 

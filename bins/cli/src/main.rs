@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use gatefedctl::{AdminFlags, check, cluster, get, install, lint, rbac, render};
+use gatefedctl::{AdminFlags, check, cluster, get, install, lint, rbac, render, uninstall};
 
 /// gatefed's command line (glooctl's federation commands, same flags).
 #[derive(Parser)]
@@ -27,8 +27,10 @@ enum Command {
         #[command(subcommand)]
         command: cluster::ClusterCommand,
     },
-    /// Install gatefed's CRDs and the controller namespace on the admin cluster.
+    /// Install gatefed on the admin cluster: CRDs, controller, roles, services (re-run to upgrade).
     Install(install::InstallArgs),
+    /// Remove gatefed from the admin cluster (federated objects' children: --children delete|orphan).
+    Uninstall(uninstall::UninstallArgs),
     /// Check every Gloo instance, registered cluster and federated object; exit 1 on problems.
     Check(check::CheckArgs),
     /// Show federated objects and the state of each destination.
@@ -61,6 +63,7 @@ async fn main() {
         Command::Get(args) => get::run(&admin, args).await,
         Command::Check(args) => check::run(&admin, args).await,
         Command::Install(args) => install::run(&admin, args).await,
+        Command::Uninstall(args) => uninstall::run(&admin, args).await,
         Command::Render(args) => render::run(&admin, args).await,
         Command::Lint(args) => match lint::run(&admin, args).await {
             Ok(true) => Ok(()),

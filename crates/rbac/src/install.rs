@@ -55,7 +55,7 @@ pub fn webhook_configuration(namespace: &str, endpoint: &Endpoint) -> Value {
     json!({
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": configuration_name(namespace), "labels": {"app": "gloo-fed", "app.kubernetes.io/managed-by": "gatefed"}},
+        "metadata": {"name": configuration_name(namespace), "labels": {"app": "gloo-fed"}},
         "webhooks": [{
             "name": format!("rbac-validating-webhook.{namespace}.svc"),
             "clientConfig": client_config,

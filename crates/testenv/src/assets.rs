@@ -9,6 +9,9 @@ pub const KUBERNETES_VERSION: &str = "v1.35.4";
 /// etcd release the test environment builds (the one Kubernetes v1.35 pins).
 pub const ETCD_VERSION: &str = "v3.6.5";
 
+/// Helm release the test environment builds, to test the chart with the real `helm`.
+pub const HELM_VERSION: &str = "v3.19.0";
+
 /// Paths of the two binaries a cluster needs.
 #[derive(Clone, Debug)]
 pub struct Assets {
@@ -37,6 +40,12 @@ pub fn locate() -> Result<Assets> {
         kube_apiserver: locate_one("kube-apiserver", "KUBE_APISERVER")?,
         etcd: locate_one("etcd", "ETCD")?,
     })
+}
+
+/// Finds `helm`: `TEST_ASSET_HELM`, then `$KUBEBUILDER_ASSETS/helm`, then [`cache_dir`]
+/// (`cargo xtask testenv` builds it there).
+pub fn locate_helm() -> Result<PathBuf> {
+    locate_one("helm", "HELM")
 }
 
 fn locate_one(binary: &'static str, env: &'static str) -> Result<PathBuf> {

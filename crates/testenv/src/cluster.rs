@@ -81,6 +81,11 @@ impl Cluster {
         client_from_yaml(self.name(), &yaml).await
     }
 
+    /// The API server's audit log (JSON lines; written when started with `Options::audit`).
+    pub fn audit_log(&self) -> PathBuf {
+        self.config.audit_log()
+    }
+
     /// The admin kubeconfig, YAML.
     pub fn kubeconfig_yaml(&self) -> &str {
         &self.kubeconfig

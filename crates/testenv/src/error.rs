@@ -14,7 +14,7 @@ pub enum Error {
          (needs Go), or point TEST_ASSET_{env} or KUBEBUILDER_ASSETS at an existing binary"
     )]
     MissingBinary {
-        /// `kube-apiserver` or `etcd`.
+        /// `kube-apiserver`, `etcd` or `helm`.
         binary: &'static str,
         /// Suffix of the `TEST_ASSET_*` variable.
         env: &'static str,

@@ -1,4 +1,4 @@
-//! Building `kube-apiserver` and `etcd` from their Go modules into [`crate::assets::cache_dir`].
+//! Building `kube-apiserver`, `etcd` and `helm` from their Go modules into [`crate::assets::cache_dir`].
 //!
 //! Each binary is built in a throwaway Go module outside the repository. `k8s.io/kubernetes` replaces its
 //! staging modules (`k8s.io/api`, `k8s.io/apiserver`, ...) with local paths, which a consuming module
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::assets::{ETCD_VERSION, KUBERNETES_VERSION, cache_dir};
+use crate::assets::{ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, cache_dir};
 use crate::error::{Error, Result, io_err};
 
 /// Builds whatever is missing from the cache and returns the cache directory. `progress` receives
@@ -17,7 +17,8 @@ pub fn ensure_built(mut progress: impl FnMut(&str)) -> Result<PathBuf> {
     let dir = cache_dir();
     let apiserver = dir.join("kube-apiserver");
     let etcd = dir.join("etcd");
-    if apiserver.is_file() && etcd.is_file() {
+    let helm = dir.join("helm");
+    if apiserver.is_file() && etcd.is_file() && helm.is_file() {
         return Ok(dir);
     }
     std::fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
@@ -28,6 +29,9 @@ pub fn ensure_built(mut progress: impl FnMut(&str)) -> Result<PathBuf> {
     }
     if !etcd.is_file() {
         build_etcd(&dir, &mut progress)?;
+    }
+    if !helm.is_file() {
+        build_helm(&dir, &mut progress)?;
     }
     Ok(dir)
 }
@@ -110,6 +114,38 @@ fn build_etcd(dir: &Path, progress: &mut impl FnMut(&str)) -> Result<()> {
         &module,
         "go build etcd",
         &["build", "-trimpath", "-ldflags", "-s -w", "-o", &out_s, "."],
+    )
+}
+
+fn build_helm(dir: &Path, progress: &mut impl FnMut(&str)) -> Result<()> {
+    let module = dir.join("src").join("helm");
+    std::fs::create_dir_all(&module).map_err(io_err("create", &module))?;
+    write(
+        &module.join("go.mod"),
+        &format!("module gatefed.local/testenv/helm\n\ngo 1.24\n\nrequire helm.sh/helm/v3 {HELM_VERSION}\n"),
+    )?;
+    write(
+        &module.join("tools.go"),
+        "//go:build tools\n\npackage tools\n\nimport _ \"helm.sh/helm/v3/cmd/helm\"\n",
+    )?;
+    progress(&format!("[helm 1/2] resolving helm.sh/helm/v3@{HELM_VERSION}"));
+    run_go(&module, "go mod tidy (helm)", &["mod", "tidy"])?;
+    progress("[helm 2/2] compiling");
+    let ldflags = format!("-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}");
+    let out = dir.join("helm");
+    let out_s = out.display().to_string();
+    run_go(
+        &module,
+        "go build helm",
+        &[
+            "build",
+            "-trimpath",
+            "-ldflags",
+            &ldflags,
+            "-o",
+            &out_s,
+            "helm.sh/helm/v3/cmd/helm",
+        ],
     )
 }
 

@@ -66,6 +66,8 @@ pub struct Options {
     pub detached: bool,
     /// How long to wait for each API server to become ready.
     pub ready_timeout: Duration,
+    /// API servers write an audit log ([`Cluster::audit_log`]).
+    pub audit: bool,
 }
 
 impl Default for Options {
@@ -75,6 +77,7 @@ impl Default for Options {
             dir: None,
             detached: false,
             ready_timeout: Duration::from_secs(90),
+            audit: false,
         }
     }
 }
@@ -138,6 +141,7 @@ impl TestEnv {
                 port: free_port()?,
                 etcd_url,
                 etcd_prefix: etcd_prefix(name),
+                audit: options.audit,
             };
             config.write_files(&pki)?;
             configs.push(config);

@@ -59,6 +59,11 @@ impl Fed {
 
     /// Like [`start`](Self::start), each member set up as given.
     pub async fn start_with(members: &[(&str, MemberSetup)]) -> Fed {
+        Self::start_full(members, gatefed_testenv::Options::default()).await
+    }
+
+    /// Like [`start_with`](Self::start_with), the clusters started with `options`.
+    pub async fn start_full(members: &[(&str, MemberSetup)], options: gatefed_testenv::Options) -> Fed {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("GATEFED_TEST_LOG")
@@ -68,7 +73,7 @@ impl Fed {
             .try_init();
         let mut names = vec!["admin"];
         names.extend(members.iter().map(|(m, _)| *m));
-        let env = TestEnv::start(&names).await.expect("start clusters");
+        let env = TestEnv::start_with(&names, options).await.expect("start clusters");
         let admin = env.cluster("admin");
         admin.install_gatefed_crds().await.expect("gatefed CRDs");
         create_namespace(&admin.client(), NS).await;
