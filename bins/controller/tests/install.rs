@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::Parser;
 use common::gloo::*;
 use common::*;
-use gatefed_model::FederatedKind::Upstream;
+use gatefed_model::FederatedKind::{self, Upstream};
 use gatefed_model::placement_status::PlacementState;
 use gatefedctl::deploy::{self, Settings};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
@@ -320,7 +320,9 @@ fn audited(log: &Path, user: &str) -> (BTreeSet<Use>, BTreeSet<String>) {
     let mut refused = BTreeSet::new();
     for line in text.lines() {
         let e: Value = serde_json::from_str(line).unwrap();
-        if e["user"]["username"] != user || e["stage"] != "ResponseComplete" {
+        // A watch is logged when it starts (ResponseStarted) and only completes when it ends.
+        if e["user"]["username"] != user || !matches!(e["stage"].as_str(), Some("ResponseComplete" | "ResponseStarted"))
+        {
             continue;
         }
         let r = &e["objectRef"];
@@ -335,6 +337,10 @@ fn audited(log: &Path, user: &str) -> (BTreeSet<Use>, BTreeSet<String>) {
                 "{verb} {group}/{resource} {}",
                 r["namespace"].as_str().unwrap_or("(cluster)")
             ));
+        }
+        // A server-side apply that creates the object is a patch answered 201, and needs `create`.
+        if verb == "patch" && e["responseStatus"]["code"] == 201 {
+            used.insert((group.clone(), resource.clone(), "create".to_owned()));
         }
         used.insert((group, resource, verb));
     }
@@ -395,10 +401,19 @@ async fn the_controller_runs_on_its_installed_service_account_with_exactly_the_r
         .await
         .unwrap();
     // The test's own user may write anything (multi-cluster RBAC is on).
+    let everything: Vec<Value> = [
+        "fed.gloo.solo.io",
+        "fed.gateway.solo.io",
+        "fed.enterprise.gloo.solo.io",
+        "fed.ratelimit.solo.io",
+        "fed.solo.io",
+    ]
+    .map(|g| json!({"apiGroup": g, "placements": [{"clusters": ["*"], "namespaces": ["*"]}]}))
+    .into();
     for doc in [
         json!({"apiVersion": "multicluster.solo.io/v1alpha1", "kind": "MultiClusterRole",
                "metadata": {"name": "test-admin", "namespace": NS},
-               "spec": {"rules": [{"apiGroup": "*", "placements": [{"clusters": ["*"], "namespaces": ["*"]}]}]}}),
+               "spec": {"rules": everything}}),
         json!({"apiVersion": "multicluster.solo.io/v1alpha1", "kind": "MultiClusterRoleBinding",
                "metadata": {"name": "test-admin", "namespace": NS},
                "spec": {"roleRef": {"name": "test-admin", "namespace": NS},
@@ -436,11 +451,19 @@ async fn the_controller_runs_on_its_installed_service_account_with_exactly_the_r
     })
     .await;
 
-    // Federation: placed on both members, status written, finalizer on.
-    fed.apply(Upstream, "echo", json!({"placement": {"clusters": ["east", "west"], "namespaces": [NS]},
-        "template": {"metadata": {"name": "echo"}, "spec": {"static": {"hosts": [{"addr": "echo.internal", "port": 80}]}}}}))
+    // Federation of every kind: placed on both members, status written, finalizer on.
+    for kind in FederatedKind::ALL {
+        fed.apply(
+            kind,
+            "echo",
+            json!({"placement": {"clusters": ["east", "west"], "namespaces": [NS]},
+            "template": {"metadata": {"name": "echo"}, "spec": valid_child_spec(kind, 1)}}),
+        )
         .await;
-    fed.wait_state(Upstream, "echo", PlacementState::Placed).await;
+    }
+    for kind in FederatedKind::ALL {
+        fed.wait_state(kind, "echo", PlacementState::Placed).await;
+    }
 
     // Failover: the primary on east gets its failover, the scheme ACCEPTED, with managed mTLS.
     let mut blue = json!({"static": {"hosts": [{"addr": "blue.internal", "port": 80}]}});

@@ -16,16 +16,17 @@ pub fn cluster_rules(namespace: &str) -> Vec<Value> {
     let mut rules = Vec::new();
     for (group, plurals) in by_group {
         let status: Vec<String> = plurals.iter().map(|p| format!("{p}/status")).collect();
-        // Read and watch them; patch adds and removes our finalizer.
-        rules.push(json!({"apiGroups": [group], "resources": plurals, "verbs": ["get", "list", "watch", "patch"]}));
-        rules.push(json!({"apiGroups": [group], "resources": status, "verbs": ["get", "patch"]}));
+        // Watched (every read is from the cache); patch adds and removes our finalizer.
+        rules.push(json!({"apiGroups": [group], "resources": plurals, "verbs": ["list", "watch", "patch"]}));
+        rules.push(json!({"apiGroups": [group], "resources": status, "verbs": ["patch"]}));
     }
     rules.extend([
-        json!({"apiGroups": ["fed.solo.io"], "resources": ["failoverschemes"], "verbs": ["get", "list", "watch", "patch"]}),
-        json!({"apiGroups": ["fed.solo.io"], "resources": ["failoverschemes/status"], "verbs": ["get", "patch"]}),
-        // Discovery writes one GlooInstance per Gloo install found on a member.
+        json!({"apiGroups": ["fed.solo.io"], "resources": ["failoverschemes"], "verbs": ["list", "watch", "patch"]}),
+        json!({"apiGroups": ["fed.solo.io"], "resources": ["failoverschemes/status"], "verbs": ["patch"]}),
+        // Discovery writes (server-side apply, which needs create too) one GlooInstance per Gloo
+        // install found on a member.
         json!({"apiGroups": ["fed.solo.io"], "resources": ["glooinstances"],
-               "verbs": ["get", "list", "watch", "create", "patch", "delete"]}),
+               "verbs": ["list", "watch", "create", "patch", "delete"]}),
         json!({"apiGroups": ["multicluster.solo.io"], "resources": ["kubernetesclusters", "multiclusterroles", "multiclusterrolebindings"],
                "verbs": ["list", "watch"]}),
         json!({"apiGroups": ["multicluster.solo.io"], "resources": ["kubernetesclusters/status"], "verbs": ["patch"]}),
@@ -40,7 +41,7 @@ pub fn cluster_rules(namespace: &str) -> Vec<Value> {
 /// the CA Secrets it keeps, and the leader-election Lease.
 pub fn namespace_rules() -> Vec<Value> {
     vec![
-        json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch", "create", "update"]}),
-        json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}),
+        json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch", "create"]}),
+        json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "patch"]}),
     ]
 }

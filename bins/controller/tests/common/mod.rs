@@ -262,3 +262,38 @@ pub fn upstream_spec(clusters: &[&str], namespaces: &[&str], addr: &str) -> Valu
         "template": {"metadata": {"name": "echo"}, "spec": {"static": {"hosts": [{"addr": addr, "port": 80}]}}},
     })
 }
+
+/// A valid Gloo spec of each child kind, and a change to it (a path and the new value).
+pub fn valid_child_spec(kind: FederatedKind, version: u32) -> Value {
+    match kind {
+        FederatedKind::Upstream => json!({"static": {"hosts": [{"addr": "echo.internal", "port": 8000 + version}]}}),
+        FederatedKind::UpstreamGroup => json!({"destinations": [
+            {"destination": {"upstream": {"name": "echo", "namespace": "gloo-system"}}, "weight": version}]}),
+        FederatedKind::Settings => {
+            json!({"discoveryNamespace": format!("discovery-{version}"), "gloo": {"xdsBindAddr": "0.0.0.0:9977"}})
+        }
+        FederatedKind::Gateway => {
+            json!({"bindAddress": "::", "bindPort": 8080 + version, "httpGateway": {}, "proxyNames": ["gateway-proxy"]})
+        }
+        FederatedKind::MatchableHttpGateway => {
+            json!({"matcher": {"sourcePrefixRanges": [{"addressPrefix": "10.0.0.0", "prefixLen": version}]}, "httpGateway": {}})
+        }
+        FederatedKind::MatchableTcpGateway => {
+            json!({"matcher": {"sourcePrefixRanges": [{"addressPrefix": "10.0.0.0", "prefixLen": version}]}, "tcpGateway": {"tcpHosts": []}})
+        }
+        FederatedKind::VirtualService => {
+            json!({"virtualHost": {"domains": [format!("v{version}.example.com")], "routes": [
+            {"matchers": [{"prefix": "/"}], "routeAction": {"single": {"upstream": {"name": "echo", "namespace": "gloo-system"}}}}]}})
+        }
+        FederatedKind::RouteTable => {
+            json!({"routes": [{"matchers": [{"prefix": format!("/v{version}")}], "directResponseAction": {"status": 200}}]})
+        }
+        FederatedKind::AuthConfig => {
+            json!({"configs": [{"apiKeyAuth": {"headerName": format!("x-api-key-{version}"), "labelSelector": {"team": "web"}}}]})
+        }
+        FederatedKind::RateLimitConfig => {
+            json!({"raw": {"descriptors": [{"key": "generic_key", "value": format!("v{version}"),
+            "rateLimit": {"requestsPerUnit": version, "unit": "MINUTE"}}]}})
+        }
+    }
+}
