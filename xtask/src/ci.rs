@@ -48,6 +48,10 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     )?;
     println!("==> demo --once");
     crate::demo::run(root, true)?;
+    // The container recipe: static binary, image, the image running the controller. The dev
+    // profile keeps it to a few minutes; `cargo xtask image` builds the release one.
+    println!("==> image (dev profile)");
+    crate::image::run(root, crate::image::ImageArgs::ci())?;
     println!("==> ci: all steps passed");
     Ok(())
 }

@@ -327,7 +327,7 @@ async fn rbac_demo(
 }
 
 /// A plain GET on loopback: the status code and body.
-fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+pub(crate) fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let Ok(mut s) = std::net::TcpStream::connect(addr) else {
         return (0, String::new());

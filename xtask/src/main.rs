@@ -5,6 +5,7 @@ mod ci;
 mod clusters;
 mod codegen;
 mod demo;
+mod image;
 mod reference;
 
 use std::path::PathBuf;
@@ -26,7 +27,7 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Make sure kube-apiserver and etcd exist (building them from the Go modules once) and print their directory.
+    /// Make sure kube-apiserver, etcd and helm exist (building them from the Go modules once) and print their directory.
     Testenv,
     /// Start or stop named local clusters in the background.
     Clusters {
@@ -44,6 +45,8 @@ enum Command {
         #[command(subcommand)]
         bench: bench::Bench,
     },
+    /// Build the controller's container image (a static binary on an empty base).
+    Image(image::ImageArgs),
     /// Run every check CI runs: fmt, clippy, codegen --check, cargo deny, the testenv build and all tests.
     Ci,
 }
@@ -59,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         Command::Clusters { action } => clusters::run(action),
         Command::Demo { once } => demo::run(&workspace_root(), once),
         Command::Bench { bench } => bench::run(bench),
+        Command::Image(args) => image::run(&workspace_root(), args),
         Command::Ci => ci::run(&workspace_root()),
     }
 }

@@ -575,7 +575,9 @@ async fn the_controller_runs_on_its_installed_service_account_with_exactly_the_r
     let refused = ctl(&kc, &["uninstall"]).await.unwrap_err().to_string();
     assert!(refused.contains("--children"), "{refused}");
     assert!(fed.fed_api(Upstream).get_opt("kept").await.unwrap().is_some());
-    ctl(&kc, &["uninstall", "--children", "orphan"]).await.unwrap();
+    ctl(&kc, &["uninstall", "--keep-crds", "--children", "orphan"])
+        .await
+        .unwrap();
     let child = fed
         .child("east", Upstream, NS, "kept")
         .await
@@ -591,8 +593,12 @@ async fn the_controller_runs_on_its_installed_service_account_with_exactly_the_r
     );
     fed.stop_controller().await;
     let everything = gatefedctl::install::install_objects(&rbac_settings(NS));
-    let without_ns: Vec<Value> = everything.into_iter().filter(|o| o["kind"] != "Namespace").collect();
-    assert_gone(&fed.admin(), &without_ns).await;
+    let installed: Vec<Value> = everything
+        .iter()
+        .filter(|o| o["kind"] != "Namespace" && o["kind"] != "CustomResourceDefinition")
+        .cloned()
+        .collect();
+    assert_gone(&fed.admin(), &installed).await;
     for secret in ["gatefed-failover-ca", "rbac-validating-webhook"] {
         let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(fed.admin(), NS);
         assert!(
@@ -600,4 +606,44 @@ async fn the_controller_runs_on_its_installed_service_account_with_exactly_the_r
             "Secret {secret} left behind"
         );
     }
+
+    // Installed again, with the controller back: uninstall --children delete removes the children
+    // from the members first, then everything, CRDs included.
+    ctl(&kc, &["install", "--multicluster-rbac", "--webhook-url", &url])
+        .await
+        .unwrap();
+    let sa_kubeconfig = service_account_kubeconfig(&fed, dir.path()).await;
+    fed.start_controller_with("gatefed-sa-2", |c| {
+        c.kubeconfig = Some(sa_kubeconfig.clone());
+        c.leader_election = Some(gatefed_controller::LeaderElection {
+            lease_name: "gatefed-controller".into(),
+            lease_duration: Duration::from_secs(15),
+        });
+        c.rbac_webhook = Some((format!("127.0.0.1:{port}").parse().unwrap(), vec![]));
+    })
+    .await;
+    eventually(Duration::from_secs(20), "caBundle set again", || async {
+        configs
+            .get("rbac-validating-webhook-gloo-system")
+            .await
+            .unwrap()
+            .webhooks
+            .unwrap()[0]
+            .client_config
+            .ca_bundle
+            .is_some()
+    })
+    .await;
+    fed.apply(Upstream, "dropped", json!({"placement": {"clusters": ["east"], "namespaces": [NS]},
+        "template": {"metadata": {"name": "dropped"}, "spec": {"static": {"hosts": [{"addr": "dropped.internal", "port": 80}]}}}}))
+        .await;
+    fed.wait_state(Upstream, "dropped", PlacementState::Placed).await;
+    ctl(&kc, &["uninstall", "--children", "delete"]).await.unwrap();
+    assert!(
+        fed.child("east", Upstream, NS, "dropped").await.is_none(),
+        "child deleted from the member"
+    );
+    fed.stop_controller().await;
+    let without_ns: Vec<Value> = everything.into_iter().filter(|o| o["kind"] != "Namespace").collect();
+    assert_gone(&fed.admin(), &without_ns).await;
 }
