@@ -104,8 +104,9 @@ Register a member cluster:
   gatefedctl cluster register --cluster-name east --remote-context east --federation-namespace {{ .Release.Namespace }}
 See federated objects:
   gatefedctl get federatedupstreams -A
-The dashboard:
-  kubectl -n {{ .Release.Namespace }} port-forward svc/gatefed-dashboard 8090  # then http://127.0.0.1:8090
+The dashboard (served by the leader, the holder of the Lease gatefed-controller):
+  kubectl -n {{ .Release.Namespace }} port-forward pod/$(kubectl -n {{ .Release.Namespace }} get lease gatefed-controller -o jsonpath='{.spec.holderIdentity}') 8090
+  # then http://127.0.0.1:8090
 {{- if .Values.multiclusterRbac.enabled }}
 Multi-cluster RBAC is on: every federated write needs a MultiClusterRoleBinding (`gatefedctl rbac can-i` explains a decision).
 {{- end }}

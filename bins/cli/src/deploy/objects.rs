@@ -88,7 +88,7 @@ pub fn objects(s: &Settings) -> Vec<Value> {
         json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(CONTROLLER, Some(ns), "controller"),
                "spec": {"minAvailable": 1, "selector": {"matchLabels": selector()}}}),
         service("gatefed-metrics", ns, "metrics", 9091, 9091),
-        // The dashboard listens on the pod's loopback: `kubectl port-forward svc/gatefed-dashboard 8090`.
+        // The dashboard listens on the leader pod's loopback: reached with `kubectl port-forward`.
         service("gatefed-dashboard", ns, "http", 8090, 8090),
         service("rbac-validating-webhook", ns, "https", 8443, 8443),
     ];
