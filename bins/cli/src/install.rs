@@ -33,7 +33,7 @@ pub struct InstallArgs {
     /// Namespace of the controller (registrations live there).
     #[arg(long, short = 'n', default_value = "gloo-system")]
     namespace: String,
-    /// Controller image (default: gatefed-controller:<this version>, what `cargo xtask image` builds).
+    /// Controller image (default: `gatefed-controller:VERSION` of this gatefedctl, what `cargo xtask image` builds).
     #[arg(long)]
     image: Option<String>,
     /// Controller replicas (one leads through a Lease, the others stand by).
