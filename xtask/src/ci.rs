@@ -50,6 +50,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     crate::demo::run(root, true)?;
     // The container recipe: static binary, image, the image running the controller. The dev
     // profile keeps it to a few minutes; `cargo xtask image` builds the release one.
+    // Faults while work is in flight, the CI profile (every scenario, 150 objects each).
+    println!("==> chaos --profile ci");
+    crate::chaos::run(root, crate::chaos::ChaosArgs::ci())?;
     println!("==> image (dev profile)");
     crate::image::run(root, crate::image::ImageArgs::ci())?;
     println!("==> ci: all steps passed");

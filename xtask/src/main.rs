@@ -1,6 +1,7 @@
 //! `cargo xtask`: gatefed's developer commands.
 
 mod bench;
+mod chaos;
 mod ci;
 mod clusters;
 mod codegen;
@@ -45,6 +46,8 @@ enum Command {
         #[command(subcommand)]
         bench: bench::Bench,
     },
+    /// Inject faults (kills, restarts, partitions, throttling) while work is in flight; prove nothing is lost.
+    Chaos(chaos::ChaosArgs),
     /// Build the controller's container image (a static binary on an empty base).
     Image(image::ImageArgs),
     /// Run every check CI runs: fmt, clippy, codegen --check, cargo deny, the testenv build and all tests.
@@ -62,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         Command::Clusters { action } => clusters::run(action),
         Command::Demo { once } => demo::run(&workspace_root(), once),
         Command::Bench { bench } => bench::run(bench),
+        Command::Chaos(args) => chaos::run(&workspace_root(), args),
         Command::Image(args) => image::run(&workspace_root(), args),
         Command::Ci => ci::run(&workspace_root()),
     }

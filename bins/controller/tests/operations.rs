@@ -66,7 +66,8 @@ async fn deleting_with_a_member_down_or_deregistered_completes_with_a_stated_out
         async move { api.get_opt(name).await.unwrap().is_none() }
     };
 
-    // A member down: the delete waits for it (FAILED, saying so), then leaves its children there.
+    // A member down: the delete waits for it (FAILED, saying so), then completes; the children
+    // left there are deleted when the member is back.
     let mut spec = upstream_spec(&["east", "west"], &[NS], "a.internal");
     spec["template"]["metadata"]["name"] = json!("a");
     fed.apply(Upstream, "a", spec).await;
@@ -89,11 +90,14 @@ async fn deleting_with_a_member_down_or_deregistered_completes_with_a_stated_out
         fed.child("east", Upstream, NS, "a").await.is_none(),
         "east's child deleted"
     );
+    // West back: the child whose owner is gone is deleted from it, with no action from anyone.
     fed.env.cluster("west").start_apiserver().await.unwrap();
-    assert!(
-        fed.child("west", Upstream, NS, "a").await.is_some(),
-        "west's child left in place, as stated"
-    );
+    eventually(
+        Duration::from_secs(30),
+        "west's orphaned child deleted once west is back",
+        || async { fed.child("west", Upstream, NS, "a").await.is_none() },
+    )
+    .await;
 
     // A member deregistered: the delete completes at once; its children are left in place.
     let mut spec = upstream_spec(&["east", "west"], &[NS], "b.internal");

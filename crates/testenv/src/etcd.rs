@@ -15,13 +15,43 @@ pub struct Etcd {
     pub url: String,
     /// The process.
     pub process: ServerProcess,
+    restart: Restart,
+}
+
+/// How to start the same etcd again.
+#[derive(Clone, Debug)]
+struct Restart {
+    binary: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    label: String,
+    detached: bool,
+    ports: (u16, u16),
 }
 
 impl Etcd {
     /// Starts etcd with its data under `dir` and waits until it reports healthy.
     pub fn start(binary: &Path, dir: &Path, label: &str, detached: bool) -> Result<Self> {
-        let client_port = free_port()?;
-        let peer_port = free_port()?;
+        let restart = Restart {
+            binary: binary.to_path_buf(),
+            dir: dir.to_path_buf(),
+            label: label.to_owned(),
+            detached,
+            ports: (free_port()?, free_port()?),
+        };
+        Self::start_again(restart)
+    }
+
+    /// Stops etcd and starts it again on the same ports with the same data (API servers reconnect).
+    pub fn restart(&mut self) -> Result<()> {
+        self.process.stop();
+        let again = Self::start_again(self.restart.clone())?;
+        *self = again;
+        Ok(())
+    }
+
+    fn start_again(restart: Restart) -> Result<Self> {
+        let (binary, dir, label, detached) = (&restart.binary, &restart.dir, restart.label.as_str(), restart.detached);
+        let (client_port, peer_port) = restart.ports;
         let url = format!("http://127.0.0.1:{client_port}");
         let peer = format!("http://127.0.0.1:{peer_port}");
         let args = vec![
@@ -41,7 +71,7 @@ impl Etcd {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if healthy(client_port) {
-                return Ok(Self { url, process });
+                return Ok(Self { url, process, restart });
             }
             let reason = match process.exited() {
                 Some(status) => format!("it exited with {status}"),

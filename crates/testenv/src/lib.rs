@@ -165,6 +165,15 @@ impl TestEnv {
         })
     }
 
+    /// Restarts every etcd (the shared one, or each cluster's) on the same ports with the same data;
+    /// the API servers reconnect by themselves.
+    pub fn restart_etcd(&mut self) -> Result<()> {
+        for etcd in &mut self.etcds {
+            etcd.restart()?;
+        }
+        Ok(())
+    }
+
     /// The cluster of that name; panics when there is none (a test bug).
     pub fn cluster(&self, name: &str) -> &Cluster {
         match self.get(name) {

@@ -8,7 +8,7 @@ mod failover;
 mod hostile;
 mod propagation;
 mod rbac;
-mod util;
+pub mod util;
 
 use clap::Subcommand;
 use gatefed_testenv::{EtcdMode, Options, TestEnv};

@@ -58,16 +58,15 @@ pub async fn start_controller_with(
                 &admin_kubeconfig.display().to_string(),
                 "--namespace",
                 "gloo-system",
-                "--pod-name",
-                "bench",
             ])
+            .args(if extra.contains(&"--pod-name") { &[][..] } else { &["--pod-name", "bench"][..] })
             .args([
                 "--metrics-addr",
                 &format!("127.0.0.1:{metrics_port}"),
                 "--health-addr",
                 &format!("127.0.0.1:{health_port}"),
             ])
-            .args(["--leader-elect", "false"])
+            .args(if extra.contains(&"--leader-elect") { &[][..] } else { &["--leader-elect", "false"][..] })
             // Fixed (unless given), so figures from different versions compare: probes cost CPU.
             .args(if extra.contains(&"--probe-period-seconds") { &[][..] } else { &["--probe-period-seconds", "5"][..] })
             .args(if extra.contains(&"--dashboard-addr") { &[][..] } else { &["--dashboard-addr", "off"][..] })

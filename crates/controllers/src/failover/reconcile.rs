@@ -92,13 +92,20 @@ pub async fn reconcile(obj: Arc<FailoverScheme>, ctx: Arc<FoCtx>) -> Result<Acti
         .reconcile_duration
         .with_label_values(&["FailoverScheme"])
         .observe(started.elapsed().as_secs_f64());
-    let result = result.map_err(|e| match e {
-        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer {
+    let result = result.or_else(|e| match e {
+        // The scheme is gone already (a reconcile from a cache that had not seen the delete yet).
+        finalizer::Error::RemoveFinalizer(kube::Error::Api(s))
+        | finalizer::Error::AddFinalizer(kube::Error::Api(s))
+            if s.code == 404 =>
+        {
+            Ok(Action::await_change())
+        }
+        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => Err(e),
+        other => Err(Error::Finalizer {
             namespace,
             name,
             message: other.to_string(),
-        },
+        }),
     });
     let label = if result.is_ok() { "ok" } else { "error" };
     ctx.metrics

@@ -28,6 +28,7 @@ struct Handles {
     fire: Fire,
     all: UnboundedSender<()>,
     lookup: Lookup,
+    synced: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The handles of every kind.
@@ -38,8 +39,32 @@ pub struct KindHandles {
 
 impl KindHandles {
     /// Registers a kind (once, when its controller is built).
-    pub fn register(&self, kind: FederatedKind, fire: Fire, all: UnboundedSender<()>, lookup: Lookup) {
-        self.kinds.insert(kind, Handles { fire, all, lookup });
+    /// `synced` turns true once the kind's cache has listed: only then does a failed lookup mean
+    /// the object does not exist.
+    pub fn register(
+        &self,
+        kind: FederatedKind,
+        fire: Fire,
+        all: UnboundedSender<()>,
+        lookup: Lookup,
+        synced: Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        self.kinds.insert(
+            kind,
+            Handles {
+                fire,
+                all,
+                lookup,
+                synced,
+            },
+        );
+    }
+
+    /// Whether the kind's cache has listed (its lookups are authoritative).
+    pub fn synced(&self, kind: FederatedKind) -> bool {
+        self.kinds
+            .get(&kind)
+            .is_some_and(|h| h.synced.load(std::sync::atomic::Ordering::Acquire))
     }
 
     /// Queues a reconcile of one object.

@@ -10,6 +10,7 @@ mod execute;
 mod handles;
 pub mod interest;
 mod observe;
+mod orphans;
 mod reconcile;
 mod status;
 pub mod wakeups;
@@ -210,6 +211,7 @@ fn controller<K: FederatedResource>(
         });
     let store = controller.store();
     let lookup_store = store.clone();
+    let synced = Arc::new(std::sync::atomic::AtomicBool::new(false));
     ctx.handles.register(
         K::KIND,
         Box::new(move |ns: &str, name: &str| {
@@ -222,6 +224,7 @@ fn controller<K: FederatedResource>(
                 deleting: o.meta().deletion_timestamp.is_some(),
             })
         }),
+        synced.clone(),
     );
     let ready = readiness.clone();
     tokio::spawn(async move {
@@ -231,6 +234,7 @@ fn controller<K: FederatedResource>(
             match tokio::time::timeout(Duration::from_millis(100), store.wait_until_ready()).await {
                 Ok(Ok(())) => {
                     info!(kind = part, "cache synced");
+                    synced.store(true, std::sync::atomic::Ordering::Release);
                     ready.ready(part);
                     break;
                 }

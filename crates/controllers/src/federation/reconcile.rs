@@ -98,14 +98,22 @@ pub async fn reconcile<K: FederatedResource>(obj: Arc<K>, ctx: Arc<Ctx>) -> Resu
         .reconcile_duration
         .with_label_values(&[kind_label])
         .observe(started.elapsed().as_secs_f64());
-    let result = result.map_err(|e| match e {
-        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer {
+    let result = result.or_else(|e| match e {
+        // The object is gone already (a reconcile from a cache that had not seen the delete yet):
+        // nothing is left to do, and nothing failed.
+        finalizer::Error::RemoveFinalizer(kube::Error::Api(s))
+        | finalizer::Error::AddFinalizer(kube::Error::Api(s))
+            if s.code == 404 =>
+        {
+            Ok(Action::await_change())
+        }
+        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => Err(e),
+        other => Err(Error::Finalizer {
             kind: kind_label.into(),
             namespace,
             name,
             message: other.to_string(),
-        },
+        }),
     });
     let label = match &result {
         Ok(_) => "ok",

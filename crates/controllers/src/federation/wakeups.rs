@@ -49,7 +49,7 @@ fn fire(ctx: &Ctx, ids: BTreeSet<ObjectId>) -> usize {
 }
 
 /// Which objects a cluster event wakes.
-pub fn on_cluster_event(ctx: &Ctx, event: &ClusterEvent) {
+pub fn on_cluster_event(ctx: &Arc<Ctx>, event: &ClusterEvent) {
     let change = match event {
         ClusterEvent::Added(_) | ClusterEvent::Removed(_) => ClusterChange::Membership,
         ClusterEvent::Ready(_) | ClusterEvent::NotReady(_) | ClusterEvent::CredentialsChanged(_) => {
@@ -57,18 +57,25 @@ pub fn on_cluster_event(ctx: &Ctx, event: &ClusterEvent) {
         }
         ClusterEvent::LabelsChanged(_) => ClusterChange::Labels,
     };
+    if let ClusterEvent::Ready(cluster) = event {
+        // A member back: children whose owner went while it was away are there to collect.
+        for kind in FederatedKind::ALL {
+            super::orphans::on_change(ctx, cluster, kind, &ChangeKind::Synced);
+        }
+    }
     let affected = ctx.interests().affected_by(event.cluster(), change);
     let woken = fire(ctx, affected);
     info!(cluster = %event.cluster(), ?event, woken, "cluster event");
 }
 
 /// Which objects a change on a member wakes.
-pub fn on_member_change(ctx: &Ctx, change: &Change) {
+pub fn on_member_change(ctx: &Arc<Ctx>, change: &Change) {
     let MemberKind::Gloo(gloo) = change.kind else { return };
     let Some(kind) = FederatedKind::writing(gloo) else {
         return;
     };
     let cluster = &*change.cluster;
+    super::orphans::on_change(ctx, cluster, kind, &change.what);
     let ids = match &change.what {
         ChangeKind::Applied {
             namespace,

@@ -50,6 +50,8 @@ pub struct Seen {
     pub faulted: u64,
     /// Watches ended by [`FaultProxy::expire_watches`] or [`FaultProxy::cut_watches`].
     pub watches_ended: u64,
+    /// Writes (POST, PUT, PATCH, DELETE) forwarded to the API server.
+    pub writes: u64,
 }
 
 #[derive(Default)]

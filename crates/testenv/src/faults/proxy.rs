@@ -206,6 +206,9 @@ impl Context {
             return status(code, f.retry_after, "injected by the fault proxy");
         }
         let (mut parts, body) = req.into_parts();
+        if parts.method != http::Method::GET {
+            self.shared.seen().writes += 1;
+        }
         let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let Ok(uri) = format!("{}{path_and_query}", self.target).parse::<Uri>() else {
             return status(StatusCode::BAD_REQUEST, None, "bad URI");
