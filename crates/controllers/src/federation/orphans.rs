@@ -6,8 +6,11 @@
 //! timeout while the member's etcd restarted) that the member applied after the owner's cleanup.
 //! When such a child shows up in the member runtime — on the watch, or on a list after the cluster
 //! (re)joins — and its owner mark names an object the synced admin cache does not have, it is
-//! deleted (with a uid precondition: never a newer object of the same name). Children whose owner
-//! mark was truncated (names too long for a label) are left alone: the owner cannot be named.
+//! deleted (with a uid precondition: never a newer object of the same name), provided the owner
+//! mark was last written by gatefed's own server-side apply (its field manager holds the label).
+//! A mark someone else wrote (a team relabelling a child, a Gloo Fed leftover) is a conflict that
+//! the object wanting the name reports, never ours to delete. Children whose owner mark was
+//! truncated (names too long for a label) are left alone: the owner cannot be named.
 
 use std::sync::Arc;
 
@@ -43,8 +46,11 @@ pub fn on_change(ctx: &Arc<Ctx>, cluster: &str, kind: FederatedKind, what: &Chan
 /// The owner id of `child` when it names a federated object that does not exist.
 fn orphaned_by(ctx: &Ctx, kind: FederatedKind, child: &DynamicObject) -> Option<String> {
     let owner = child.metadata.labels.as_ref()?.get(OWNER_KEY)?;
-    // Written by a federation controller (ours or Gloo Fed's): the annotation says so too.
-    child.metadata.annotations.as_ref()?.get(OWNER_KEY)?;
+    // Written by a federation controller (ours or Gloo Fed's): the annotation names the same owner
+    // (a label someone else rewrote is a conflict to report, not an orphan to delete).
+    if child.metadata.annotations.as_ref()?.get(OWNER_KEY)? != owner {
+        return None;
+    }
     let (namespace, name) = owner.split_once('.')?;
     if owner_id(namespace, name) != *owner {
         return None; // truncated: the owner cannot be named
@@ -70,6 +76,15 @@ fn delete(ctx: Arc<Ctx>, cluster: String, kind: FederatedKind, child: Arc<Dynami
     };
     tokio::spawn(async move {
         let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &kind.child().api_resource());
+        // The runtime's stores drop managedFields (memory): read them once, for this rare case.
+        match api.get_opt(&name).await {
+            Ok(Some(live)) if live.metadata.uid == child.metadata.uid && owner_mark_is_ours(&live) => {}
+            Ok(_) => return,
+            Err(e) => {
+                warn!(%cluster, %namespace, %name, %owner, error = %e, "could not read a child that looks orphaned");
+                return;
+            }
+        }
         // A member just back may refuse for a moment (its RBAC cache still filling): retry a while.
         let mut pause = std::time::Duration::from_millis(500);
         for attempt in 1..=6 {
@@ -93,4 +108,45 @@ fn delete(ctx: Arc<Ctx>, cluster: String, kind: FederatedKind, child: Arc<Dynami
             }
         }
     });
+}
+
+/// Whether gatefed's own server-side apply holds the child's owner label: the mark is ours, not
+/// one a person or another controller wrote.
+fn owner_mark_is_ours(child: &DynamicObject) -> bool {
+    let label = format!("f:{OWNER_KEY}");
+    child.metadata.managed_fields.iter().flatten().any(|entry| {
+        entry.manager.as_deref() == Some(super::FIELD_MANAGER)
+            && entry.operation.as_deref() == Some("Apply")
+            && entry
+                .fields_v1
+                .as_ref()
+                .and_then(|f| f.0.pointer("/f:metadata/f:labels"))
+                .and_then(|labels| labels.get(&label))
+                .is_some()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn child(manager: &str, operation: &str) -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "gloo.solo.io/v1", "kind": "Upstream",
+            "metadata": {"name": "a", "managedFields": [{
+                "manager": manager, "operation": operation, "apiVersion": "gloo.solo.io/v1",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:metadata": {"f:labels": {"f:fed.solo.io/owner": {}}}},
+            }]},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_mark_our_apply_holds_is_ours() {
+        assert!(owner_mark_is_ours(&child(super::super::FIELD_MANAGER, "Apply")));
+        assert!(!owner_mark_is_ours(&child("kubectl-edit", "Update")));
+        assert!(!owner_mark_is_ours(&child(super::super::FIELD_MANAGER, "Update")));
+    }
 }
