@@ -17,7 +17,7 @@ use std::sync::Arc;
 use gatefed_clients::runtime::ChangeKind;
 use gatefed_model::owner::{OWNER_KEY, owner_id};
 use gatefed_model::{FederatedKind, MemberKind};
-use kube::api::{Api, DeleteParams, DynamicObject, Preconditions};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Preconditions};
 use tracing::{info, warn};
 
 use super::context::Ctx;
@@ -67,29 +67,14 @@ fn delete(ctx: Arc<Ctx>, cluster: String, kind: FederatedKind, child: Arc<Dynami
     };
     let namespace = child.metadata.namespace.clone().unwrap_or_default();
     let name = child.metadata.name.clone().unwrap_or_default();
-    let params = DeleteParams {
-        preconditions: Some(Preconditions {
-            uid: child.metadata.uid.clone(),
-            resource_version: None,
-        }),
-        ..Default::default()
-    };
     tokio::spawn(async move {
         let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &kind.child().api_resource());
-        // The runtime's stores drop managedFields (memory): read them once, for this rare case.
-        match api.get_opt(&name).await {
-            Ok(Some(live)) if live.metadata.uid == child.metadata.uid && owner_mark_is_ours(&live) => {}
-            Ok(_) => return,
-            Err(e) => {
-                warn!(%cluster, %namespace, %name, %owner, error = %e, "could not read a child that looks orphaned");
-                return;
-            }
-        }
-        // A member just back may refuse for a moment (its RBAC cache still filling): retry a while.
+        // A member just back may refuse for a moment (its RBAC cache still filling, our throttle
+        // after its outage): retry a while.
         let mut pause = std::time::Duration::from_millis(500);
-        for attempt in 1..=6 {
-            match api.delete(&name, &params).await {
-                Ok(_) => {
+        for attempt in 1..=8 {
+            match delete_if_ours(&api, &name, &child).await {
+                Ok(true) => {
                     ctx.metrics
                         .member_writes
                         .with_label_values(&[kind.child().kind, &cluster, "delete", "ok"])
@@ -97,10 +82,12 @@ fn delete(ctx: Arc<Ctx>, cluster: String, kind: FederatedKind, child: Arc<Dynami
                     info!(%cluster, %namespace, %name, %owner, "deleted a child whose owner no longer exists");
                     return;
                 }
-                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => return,
-                Err(e) if attempt == 6 => {
+                Ok(false) => return,
+                Err(kube::Error::Api(s)) if s.code == 404 => return,
+                Err(e) if attempt == 8 => {
                     warn!(%cluster, %namespace, %name, %owner, error = %e, "could not delete an orphaned child");
                 }
+                // 409: it changed between the read and the delete; read it again.
                 Err(_) => {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(std::time::Duration::from_secs(8));
@@ -108,6 +95,29 @@ fn delete(ctx: Arc<Ctx>, cluster: String, kind: FederatedKind, child: Arc<Dynami
             }
         }
     });
+}
+
+/// Deletes the child if it is still the one seen and gatefed's apply holds its owner mark; false
+/// when it is gone, replaced, or not ours. The stores drop managedFields (memory), so this lists it by
+/// name once, and the delete is conditional on exactly the version read.
+async fn delete_if_ours(api: &Api<DynamicObject>, name: &str, seen: &DynamicObject) -> kube::Result<bool> {
+    // A list by name, not a GET: members grant gatefed list/watch/patch/delete on Gloo kinds only.
+    let by_name = ListParams::default().fields(&format!("metadata.name={name}"));
+    let Some(live) = api.list(&by_name).await?.items.into_iter().next() else {
+        return Ok(false);
+    };
+    if live.metadata.uid != seen.metadata.uid || !owner_mark_is_ours(&live) {
+        return Ok(false);
+    }
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: live.metadata.uid.clone(),
+            resource_version: live.metadata.resource_version.clone(),
+        }),
+        ..Default::default()
+    };
+    api.delete(name, &params).await?;
+    Ok(true)
 }
 
 /// Whether gatefed's own server-side apply holds the child's owner label: the mark is ours, not
