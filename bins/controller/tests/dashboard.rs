@@ -90,9 +90,18 @@ async fn every_page_shows_its_objects_and_follows_changes() {
     })
     .await;
 
+    // Discovery writes the GlooInstances on its own schedule: wait for both before reading.
+    eventually(
+        Duration::from_secs(20),
+        "both Gloo instances on the overview",
+        || async {
+            let overview = page(addr, "/").await;
+            overview.contains("east-gloo-system") && overview.contains("west-gloo-system")
+        },
+    )
+    .await;
     let overview = page(addr, "/").await;
     assert!(overview.contains("2 / 2"), "clusters ready: {overview}");
-    assert!(overview.contains("east-gloo-system") && overview.contains("west-gloo-system"));
     assert!(
         overview.contains("port 80 is refused by policy"),
         "the Rejected child is a problem"
