@@ -53,6 +53,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     // Faults while work is in flight, the CI profile (every scenario, 150 objects each).
     println!("==> chaos --profile ci");
     crate::chaos::run(root, crate::chaos::ChaosArgs::ci())?;
+    // The scale bench's harness at a tiny size, so it does not rot (the release build is chaos's).
+    println!("==> bench scale (tiny)");
+    crate::bench::run(crate::bench::Bench::Scale(crate::bench::scale::Args::tiny()))?;
     println!("==> image (dev profile)");
     crate::image::run(root, crate::image::ImageArgs::ci())?;
     println!("==> ci: all steps passed");

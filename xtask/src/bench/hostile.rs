@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::rss_kib;
+use super::util::rss_kib;
 use super::util::{build_release_controller, federation, register_via, start_controller_with};
 
 const NS: &str = "gloo-system";

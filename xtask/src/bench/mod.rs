@@ -8,7 +8,10 @@ mod failover;
 mod hostile;
 mod propagation;
 mod rbac;
+pub mod scale;
 pub mod util;
+
+use util::rss_kib;
 
 use clap::Subcommand;
 use gatefed_testenv::{EtcdMode, Options, TestEnv};
@@ -33,6 +36,9 @@ pub enum Bench {
     /// Multi-cluster RBAC: handler time in process; end to end through the API server at 50, 200
     /// and 500 writers, webhook on and off.
     Rbac(rbac::Args),
+    /// Scale: several member counts, every object on every member; placed, update latency, delete,
+    /// restart in sync, CPU and RSS per size, RSS per (object, cluster) pair fitted.
+    Scale(scale::Args),
     /// Dashboard: page render time and weight with N objects x M clusters; change -> page.
     Dashboard(dashboard::Args),
 }
@@ -45,6 +51,7 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Hostile => hostile::run(&crate::workspace_root()),
         Bench::Failover(args) => failover::run(&crate::workspace_root(), args),
         Bench::Rbac(args) => rbac::run(&crate::workspace_root(), args),
+        Bench::Scale(args) => scale::run(&crate::workspace_root(), args),
         Bench::Dashboard(args) => dashboard::run(&crate::workspace_root(), args),
     }
 }
@@ -105,16 +112,4 @@ async fn testenv(runs: usize) -> anyhow::Result<()> {
     }
     println!("* median over the {runs} runs, each read 2 s after start");
     Ok(())
-}
-
-/// Resident set size of a process, KiB.
-pub fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
 }

@@ -54,9 +54,9 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
         .block_on(bench(&binary, args))
 }
 
-const NS: &str = "gloo-system";
+pub(super) const NS: &str = "gloo-system";
 
-fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
+pub(super) fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
     json!({
         "apiVersion": "fed.gloo.solo.io/v1", "kind": "FederatedUpstream",
         "metadata": {"name": name, "namespace": NS},
@@ -65,10 +65,11 @@ fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
     })
 }
 
-/// When each member first showed each (object, value).
+/// When each member first showed each (object, value), and when each object left each member.
 #[derive(Default)]
-struct Seen {
+pub(super) struct Seen {
     at: Mutex<HashMap<(usize, String, String), Instant>>,
+    gone: Mutex<HashMap<(usize, String), Instant>>,
     changed: Notify,
 }
 
@@ -80,13 +81,41 @@ impl Seen {
         self.changed.notify_waiters();
     }
 
+    fn record_gone(&self, member: usize, name: String) {
+        let mut gone = self.gone.lock().unwrap_or_else(|p| p.into_inner());
+        gone.entry((member, name)).or_insert_with(Instant::now);
+        drop(gone);
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until `name` left every member; the latest of those times.
+    pub(super) async fn wait_gone(&self, members: usize, name: &str, timeout: Duration) -> anyhow::Result<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.changed.notified();
+            let gone: Vec<Instant> = {
+                let gone = self.gone.lock().unwrap_or_else(|p| p.into_inner());
+                (0..members)
+                    .filter_map(|m| gone.get(&(m, name.to_owned())).copied())
+                    .collect()
+            };
+            if gone.len() == members {
+                return Ok(gone.into_iter().max().unwrap_or_else(Instant::now));
+            }
+            if Instant::now() > deadline {
+                bail!("{name} left only {} of {members} members", gone.len());
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+        }
+    }
+
     fn get(&self, member: usize, name: &str, addr: &str) -> Option<Instant> {
         let at = self.at.lock().unwrap_or_else(|p| p.into_inner());
         at.get(&(member, name.to_owned(), addr.to_owned())).copied()
     }
 
     /// Waits until every member shows `addr` for `name`; the per-member times.
-    async fn wait_all(&self, members: usize, name: &str, addr: &str) -> anyhow::Result<Vec<Instant>> {
+    pub(super) async fn wait_all(&self, members: usize, name: &str, addr: &str) -> anyhow::Result<Vec<Instant>> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let notified = self.changed.notified();
@@ -102,29 +131,70 @@ impl Seen {
     }
 }
 
-fn watch_members(env: &gatefed_testenv::TestEnv, members: &[String], seen: &Arc<Seen>) {
+pub(super) fn watch_members(env: &gatefed_testenv::TestEnv, members: &[String], seen: &Arc<Seen>) {
     for (i, m) in members.iter().enumerate() {
         let api: Api<DynamicObject> =
             Api::namespaced_with(env.cluster(m).client(), NS, &GlooKind::Upstream.gvk().api_resource());
         let seen = seen.clone();
         tokio::spawn(async move {
-            let mut events = std::pin::pin!(
-                watcher(api, watcher::Config::default())
-                    .default_backoff()
-                    .applied_objects()
-            );
-            while let Some(Ok(o)) = events.next().await {
-                let addr = o.data["spec"]["static"]["hosts"][0]["addr"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                seen.record(i, o.metadata.name.unwrap_or_default(), addr);
+            let mut events = std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
+            while let Some(Ok(event)) = events.next().await {
+                match event {
+                    watcher::Event::Apply(o) | watcher::Event::InitApply(o) => {
+                        let addr = o.data["spec"]["static"]["hosts"][0]["addr"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
+                        seen.record(i, o.metadata.name.unwrap_or_default(), addr);
+                    }
+                    watcher::Event::Delete(o) => seen.record_gone(i, o.metadata.name.unwrap_or_default()),
+                    watcher::Event::Init | watcher::Event::InitDone => {}
+                }
             }
         });
     }
 }
 
-fn line(label: &str, sorted: &[Duration]) -> String {
+/// Creates objects `us-0..us-{count}`, placed on every member, 16 at a time; each one's write time.
+pub(super) async fn create_all(fed: &Api<DynamicObject>, count: usize, members: &[String]) -> Vec<(String, Instant)> {
+    let pp = PatchParams::apply("bench").force();
+    futures::stream::iter(0..count)
+        .map(|i| {
+            let fed = fed.clone();
+            let name = format!("us-{i}");
+            let (pp, obj) = (pp.clone(), object(&name, "v0", members));
+            async move {
+                if let Err(e) = fed.patch(&name, &pp, &Patch::Apply(&obj)).await {
+                    eprintln!("create {name} failed: {e}");
+                }
+                (name, Instant::now())
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await
+}
+
+/// Waits until `count` objects say PLACED (30 minutes at most from `started`).
+pub(super) async fn wait_placed(fed: &Api<DynamicObject>, count: usize, started: Instant) -> anyhow::Result<()> {
+    loop {
+        let list = fed.list(&ListParams::default()).await?;
+        let placed = list
+            .items
+            .iter()
+            .filter(|o| o.data["status"]["namespacedPlacementStatuses"][NS]["state"] == "PLACED")
+            .count();
+        if placed == count {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(1800) {
+            bail!("only {placed}/{count} PLACED after 30 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+pub(super) fn line(label: &str, sorted: &[Duration]) -> String {
     format!(
         "{label:<34} p50 {:>9.1?}  p99 {:>9.1?}  max {:>9.1?}",
         percentile(sorted, 0.50),
@@ -174,37 +244,9 @@ async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
     );
     let started = Instant::now();
     let pp = PatchParams::apply("bench").force();
-    let written: Vec<(String, Instant)> = futures::stream::iter(0..args.objects)
-        .map(|i| {
-            let fed = fed.clone();
-            let name = format!("us-{i}");
-            let (pp, obj) = (pp.clone(), object(&name, "v0", &members));
-            async move {
-                if let Err(e) = fed.patch(&name, &pp, &Patch::Apply(&obj)).await {
-                    eprintln!("create {name} failed: {e}");
-                }
-                (name, Instant::now())
-            }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
+    let written = create_all(&fed, args.objects, &members).await;
     let created = started.elapsed();
-    loop {
-        let list = fed.list(&ListParams::default()).await?;
-        let placed = list
-            .items
-            .iter()
-            .filter(|o| o.data["status"]["namespacedPlacementStatuses"][NS]["state"] == "PLACED")
-            .count();
-        if placed == args.objects {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(1800) {
-            bail!("only {placed}/{} PLACED after 30 minutes", args.objects);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_placed(&fed, args.objects, started).await?;
     let all_placed = started.elapsed();
     let cpu_phase1 = cpu_seconds(controller.child.id()) - cpu_before;
     let writes_phase1 = member_writes(metrics_port);
