@@ -224,19 +224,35 @@ impl Fed {
 
     /// The status this controller wrote on a federated object.
     pub async fn status(&self, kind: FederatedKind, name: &str) -> Option<PlacementStatus> {
+        self.status_and_generation(kind, name).await.map(|(s, _)| s)
+    }
+
+    /// The status and whether it was written for the object's current generation (a status
+    /// without an observedGeneration counts as current).
+    async fn status_and_generation(&self, kind: FederatedKind, name: &str) -> Option<(PlacementStatus, bool)> {
         let obj = self.fed_api(kind).get_opt(name).await.ok()??;
         let status: FederatedStatus = serde_json::from_value(obj.data.get("status")?.clone()).ok()?;
-        status.namespaced_placement_statuses.get(NS).cloned()
+        let placement = status.namespaced_placement_statuses.get(NS).cloned()?;
+        let current = placement
+            .observed_generation
+            .as_ref()
+            .is_none_or(|g| Some(g.0) == obj.metadata.generation);
+        Some((placement, current))
     }
 
     pub async fn wait_state(&self, kind: FederatedKind, name: &str, state: PlacementState) -> PlacementStatus {
         let mut last = None;
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            last = self.status(kind, name).await;
-            if last.as_ref().and_then(|s| s.state) == Some(state) {
-                return last.unwrap();
+            // A state from an older generation is not an answer yet: the controller may be
+            // about to rewrite it (the children already changed, the status not yet).
+            let seen = self.status_and_generation(kind, name).await;
+            if let Some((status, true)) = &seen
+                && status.state == Some(state)
+            {
+                return status.clone();
             }
+            last = seen.map(|(s, _)| s);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("{kind} {name} never reached {state}; last status: {last:#?}");
