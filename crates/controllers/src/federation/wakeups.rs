@@ -64,6 +64,14 @@ pub fn on_cluster_event(ctx: &Arc<Ctx>, event: &ClusterEvent) {
         }
     }
     let affected = ctx.interests().affected_by(event.cluster(), change);
+    if matches!(event, ClusterEvent::Ready(_)) {
+        // Retries that backed off while the member was away start over: a minute-long schedule
+        // earned during an outage would otherwise outlive it (58 s to converge after a 5 s member
+        // restart with 1000 objects, in the chaos suite's full profile).
+        for id in &affected {
+            ctx.retries.remove(id);
+        }
+    }
     let woken = fire(ctx, affected);
     info!(cluster = %event.cluster(), ?event, woken, "cluster event");
 }
