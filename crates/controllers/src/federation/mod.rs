@@ -166,7 +166,9 @@ async fn prewarm(ctx: &Ctx) {
 }
 
 /// Forgets the interests and retry counts of objects that are gone without a last reconcile (their
-/// finalizer removed by hand, say): the indexes never grow with objects that no longer exist.
+/// finalizer removed by hand, say): the indexes never grow with objects that no longer exist. Also
+/// looks for orphaned children in every member store: one left behind while no scan could see it
+/// (its owner's cleanup raced a write in flight from a leader that was killed) is still collected.
 async fn sweep_forever(ctx: Arc<Ctx>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -179,6 +181,11 @@ async fn sweep_forever(ctx: Arc<Ctx>) {
         }
         ctx.retries
             .retain(|id, _| ctx.handles.lookup(id.0, &id.1, &id.2).is_some());
+        for cluster in ctx.runtime.clusters() {
+            for kind in FederatedKind::ALL {
+                orphans::on_change(&ctx, &cluster, kind, &gatefed_clients::runtime::ChangeKind::Synced);
+            }
+        }
     }
 }
 
