@@ -21,8 +21,8 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use super::util::{
-    build_release_controller, cpu_seconds, federation, member_requests, member_writes, metric_lines, peak_rss_kib,
-    percentile, register, start_controller,
+    Controller, build_release_controller, cpu_seconds, federation, member_requests, member_writes, metric_lines,
+    peak_rss_kib, percentile, register, start_controller,
 };
 
 /// Benchmark size.
@@ -54,9 +54,9 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
         .block_on(bench(&binary, args))
 }
 
-pub(super) const NS: &str = "gloo-system";
+const NS: &str = "gloo-system";
 
-pub(super) fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
+fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
     json!({
         "apiVersion": "fed.gloo.solo.io/v1", "kind": "FederatedUpstream",
         "metadata": {"name": name, "namespace": NS},
@@ -131,7 +131,7 @@ impl Seen {
     }
 }
 
-pub(super) fn watch_members(env: &gatefed_testenv::TestEnv, members: &[String], seen: &Arc<Seen>) {
+fn watch_members(env: &gatefed_testenv::TestEnv, members: &[String], seen: &Arc<Seen>) {
     for (i, m) in members.iter().enumerate() {
         let api: Api<DynamicObject> =
             Api::namespaced_with(env.cluster(m).client(), NS, &GlooKind::Upstream.gvk().api_resource());
@@ -153,6 +153,65 @@ pub(super) fn watch_members(env: &gatefed_testenv::TestEnv, members: &[String], 
             }
         });
     }
+}
+
+/// Admin and `members` started, with gatefed's and Gloo's CRDs, every member registered.
+pub(super) async fn registered_federation(members: &[String]) -> anyhow::Result<gatefed_testenv::TestEnv> {
+    let env = federation(members).await?;
+    for m in members {
+        register(&env, m).await?;
+    }
+    Ok(env)
+}
+
+/// The controller started (ready), a watch on every member's Upstreams, and the admin API of
+/// FederatedUpstreams.
+pub(super) async fn start_watched(
+    binary: &Path,
+    env: &gatefed_testenv::TestEnv,
+    members: &[String],
+    log: &Path,
+) -> anyhow::Result<(Controller, u16, Arc<Seen>, Api<DynamicObject>)> {
+    let admin = env.cluster("admin");
+    let (controller, metrics_port) = start_controller(binary, admin.kubeconfig_path(), log).await?;
+    let seen = Arc::new(Seen::default());
+    watch_members(env, members, &seen);
+    let fed = Api::namespaced_with(admin.client(), NS, &FederatedKind::Upstream.gvk().api_resource());
+    Ok((controller, metrics_port, seen, fed))
+}
+
+/// `count` single-object updates one after another, each timed from its admin write to its child
+/// on every member: sorted latencies to the last member, and per member.
+pub(super) async fn time_updates(
+    fed: &Api<DynamicObject>,
+    seen: &Seen,
+    members: &[String],
+    count: usize,
+    objects: usize,
+) -> anyhow::Result<(Vec<Duration>, Vec<Vec<Duration>>)> {
+    let pp = PatchParams::apply("bench").force();
+    let mut last_member = Vec::new();
+    let mut per_member: Vec<Vec<Duration>> = vec![Vec::new(); members.len()];
+    for u in 0..count {
+        let name = format!("us-{}", u % objects.max(1));
+        let addr = format!("v{}", u + 1);
+        let t0 = Instant::now();
+        fed.patch(&name, &pp, &Patch::Apply(&object(&name, &addr, members)))
+            .await?;
+        let times = seen
+            .wait_all(members.len(), &name, &addr)
+            .await
+            .context("update propagation")?;
+        for (m, at) in times.iter().enumerate() {
+            per_member[m].push(at.duration_since(t0));
+        }
+        last_member.push(times.iter().max().map(|t| t.duration_since(t0)).unwrap_or_default());
+    }
+    last_member.sort();
+    for l in &mut per_member {
+        l.sort();
+    }
+    Ok((last_member, per_member))
 }
 
 /// Creates objects `us-0..us-{count}`, placed on every member, 16 at a time; each one's write time.
@@ -222,19 +281,11 @@ fn watches_per_member(port: u16) -> String {
 
 async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
     let members: Vec<String> = (0..args.members).map(|i| format!("member{i}")).collect();
-    let env = federation(&members).await?;
-    for m in &members {
-        register(&env, m).await?;
-    }
-    let admin = env.cluster("admin");
-    let (controller, metrics_port) =
-        start_controller(binary, admin.kubeconfig_path(), &env.dir().join("controller.log")).await?;
-    let seen = Arc::new(Seen::default());
-    watch_members(&env, &members, &seen);
+    let env = registered_federation(&members).await?;
+    let (controller, metrics_port, seen, fed) =
+        start_watched(binary, &env, &members, &env.dir().join("controller.log")).await?;
 
     // Phase 1: M objects at once; each object's admin write time is kept.
-    let fed: Api<DynamicObject> =
-        Api::namespaced_with(admin.client(), NS, &FederatedKind::Upstream.gvk().api_resource());
     let cpu_before = cpu_seconds(controller.child.id());
     println!(
         "creating {} FederatedUpstreams on {} members ({} children)...",
@@ -243,7 +294,6 @@ async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
         args.objects * args.members
     );
     let started = Instant::now();
-    let pp = PatchParams::apply("bench").force();
     let written = create_all(&fed, args.objects, &members).await;
     let created = started.elapsed();
     wait_placed(&fed, args.objects, started).await?;
@@ -263,27 +313,7 @@ async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
 
     // Phase 2: one update at a time, admin write -> each member's child.
     println!("timing {} single-object updates...", args.updates);
-    let mut last_member = Vec::new();
-    let mut per_member: Vec<Vec<Duration>> = vec![Vec::new(); args.members];
-    for u in 0..args.updates {
-        let name = format!("us-{}", u % args.objects.max(1));
-        let addr = format!("v{}", u + 1);
-        let t0 = Instant::now();
-        fed.patch(&name, &pp, &Patch::Apply(&object(&name, &addr, &members)))
-            .await?;
-        let times = seen
-            .wait_all(args.members, &name, &addr)
-            .await
-            .context("update propagation")?;
-        for (m, at) in times.iter().enumerate() {
-            per_member[m].push(at.duration_since(t0));
-        }
-        last_member.push(times.iter().max().map(|t| t.duration_since(t0)).unwrap_or_default());
-    }
-    last_member.sort();
-    for l in &mut per_member {
-        l.sort();
-    }
+    let (last_member, per_member) = time_updates(&fed, &seen, &members, args.updates, args.objects).await?;
     let writes_total = member_writes(metrics_port);
     let rss_peak = peak_rss_kib(controller.child.id());
     let cpu_total = cpu_seconds(controller.child.id()) - cpu_before;

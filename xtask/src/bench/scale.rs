@@ -11,18 +11,14 @@
 //! well below 100; the simulated member that issue 16 asks for past that point is not built yet.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use futures::StreamExt;
-use gatefed_model::FederatedKind;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::DeleteParams;
 
-use super::propagation::{NS, Seen, create_all, line, object, wait_placed, watch_members};
+use super::propagation::{create_all, line, registered_federation, start_watched, time_updates, wait_placed};
 use super::util::{
-    build_release_controller, cpu_seconds, federation, member_writes, peak_rss_kib, percentile, register, rss_kib,
-    start_controller,
+    build_release_controller, cpu_seconds, member_writes, peak_rss_kib, percentile, rss_kib, start_controller,
 };
 
 /// Benchmark sizes.
@@ -104,10 +100,7 @@ impl Row {
 
 async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
     let members: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
-    let env = federation(&members).await?;
-    for m in &members {
-        register(&env, m).await?;
-    }
+    let env = registered_federation(&members).await?;
     let apiserver_mib = members
         .iter()
         .filter_map(|m| env.cluster(m).apiserver_pid())
@@ -116,11 +109,7 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
         / n.max(1) as f64;
     let admin = env.cluster("admin");
     let log = |i: usize| env.dir().join(format!("controller-{i}.log"));
-    let (controller, port) = start_controller(binary, admin.kubeconfig_path(), &log(0)).await?;
-    let seen = Arc::new(Seen::default());
-    watch_members(&env, &members, &seen);
-    let fed: Api<DynamicObject> =
-        Api::namespaced_with(admin.client(), NS, &FederatedKind::Upstream.gvk().api_resource());
+    let (controller, port, seen, fed) = start_watched(binary, &env, &members, &log(0)).await?;
     let cpu_before = cpu_seconds(controller.child.id());
 
     println!(
@@ -133,18 +122,7 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
     wait_placed(&fed, args.objects, started).await?;
     let all_placed = started.elapsed();
 
-    let pp = PatchParams::apply("bench").force();
-    let mut last_member = Vec::new();
-    for u in 0..args.updates {
-        let name = format!("us-{}", u % args.objects.max(1));
-        let addr = format!("v{}", u + 1);
-        let t0 = Instant::now();
-        fed.patch(&name, &pp, &Patch::Apply(&object(&name, &addr, &members)))
-            .await?;
-        let times = seen.wait_all(n, &name, &addr).await.context("update")?;
-        last_member.push(times.iter().max().map(|t| t.duration_since(t0)).unwrap_or_default());
-    }
-    last_member.sort();
+    let (last_member, _) = time_updates(&fed, &seen, &members, args.updates, args.objects).await?;
 
     let deletes = args.deletes.min(args.objects);
     println!("{n} members: deleting {deletes} objects at once...");
