@@ -6,9 +6,11 @@ mod dashboard;
 mod discovery;
 mod failover;
 mod hostile;
+mod plot;
 mod propagation;
 mod rbac;
 pub mod scale;
+mod sim;
 pub mod util;
 
 use util::rss_kib;

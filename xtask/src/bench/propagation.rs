@@ -131,10 +131,9 @@ impl Seen {
     }
 }
 
-fn watch_members(env: &gatefed_testenv::TestEnv, members: &[String], seen: &Arc<Seen>) {
-    for (i, m) in members.iter().enumerate() {
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(env.cluster(m).client(), NS, &GlooKind::Upstream.gvk().api_resource());
+fn watch_members(members: Vec<kube::Client>, seen: &Arc<Seen>) {
+    for (i, client) in members.into_iter().enumerate() {
+        let api: Api<DynamicObject> = Api::namespaced_with(client, NS, &GlooKind::Upstream.gvk().api_resource());
         let seen = seen.clone();
         tokio::spawn(async move {
             let mut events = std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
@@ -164,18 +163,23 @@ pub(super) async fn registered_federation(members: &[String]) -> anyhow::Result<
     Ok(env)
 }
 
-/// The controller started (ready), a watch on every member's Upstreams, and the admin API of
-/// FederatedUpstreams.
+/// The clients of the named members of `env`.
+pub(super) fn clients_of(env: &gatefed_testenv::TestEnv, members: &[String]) -> Vec<kube::Client> {
+    members.iter().map(|m| env.cluster(m).client()).collect()
+}
+
+/// The controller started (ready), a watch on every member's Upstreams (`members`: their clients),
+/// and the admin API of FederatedUpstreams.
 pub(super) async fn start_watched(
     binary: &Path,
     env: &gatefed_testenv::TestEnv,
-    members: &[String],
+    members: Vec<kube::Client>,
     log: &Path,
 ) -> anyhow::Result<(Controller, u16, Arc<Seen>, Api<DynamicObject>)> {
     let admin = env.cluster("admin");
     let (controller, metrics_port) = start_controller(binary, admin.kubeconfig_path(), log).await?;
     let seen = Arc::new(Seen::default());
-    watch_members(env, members, &seen);
+    watch_members(members, &seen);
     let fed = Api::namespaced_with(admin.client(), NS, &FederatedKind::Upstream.gvk().api_resource());
     Ok((controller, metrics_port, seen, fed))
 }
@@ -282,8 +286,13 @@ fn watches_per_member(port: u16) -> String {
 async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
     let members: Vec<String> = (0..args.members).map(|i| format!("member{i}")).collect();
     let env = registered_federation(&members).await?;
-    let (controller, metrics_port, seen, fed) =
-        start_watched(binary, &env, &members, &env.dir().join("controller.log")).await?;
+    let (controller, metrics_port, seen, fed) = start_watched(
+        binary,
+        &env,
+        clients_of(&env, &members),
+        &env.dir().join("controller.log"),
+    )
+    .await?;
 
     // Phase 1: M objects at once; each object's admin write time is kept.
     let cpu_before = cpu_seconds(controller.child.id());

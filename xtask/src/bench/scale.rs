@@ -7,8 +7,9 @@
 //! controller CPU and peak RSS; the member API servers' RSS. With two sizes or more, the controller's
 //! RSS per (object, cluster) pair is fitted (least squares over the sizes).
 //!
-//! Real API servers only (about 250 MiB each): on this 24 GiB machine that bounds the member count
-//! well below 100; the simulated member that issue 16 asks for past that point is not built yet.
+//! Sizes up to `--simulate-above` members run real API servers (about 460 MiB each with Gloo's
+//! CRDs: 24 GiB holds a few dozen); larger sizes run simulated members (`super::sim`: the member
+//! API gatefed uses, in process, `--member-latency-ms` per request), marked "sim" in the figures.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,9 +17,13 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use kube::api::DeleteParams;
 
-use super::propagation::{create_all, line, registered_federation, start_watched, time_updates, wait_placed};
+use super::propagation::{
+    clients_of, create_all, line, registered_federation, start_watched, time_updates, wait_placed,
+};
+use super::sim::SimMember;
 use super::util::{
-    build_release_controller, cpu_seconds, member_writes, peak_rss_kib, percentile, rss_kib, start_controller,
+    build_release_controller, cpu_seconds, federation, member_writes, peak_rss_kib, percentile, rss_kib,
+    start_controller,
 };
 
 /// Benchmark sizes.
@@ -39,17 +44,29 @@ pub struct Args {
     /// Controller binary to measure instead of this checkout's release build.
     #[arg(long)]
     controller: Option<PathBuf>,
+    /// Sizes with more members than this run simulated members instead of real API servers.
+    #[arg(long, default_value_t = 10)]
+    simulate_above: usize,
+    /// Latency a simulated member adds to every request, milliseconds.
+    #[arg(long, default_value_t = 2)]
+    member_latency_ms: u64,
+    /// Where the SVG plots go (update latency distribution, RSS vs pairs).
+    #[arg(long, default_value = "target/bench/scale")]
+    plots: PathBuf,
 }
 
 impl Args {
-    /// One member, 10 objects: the harness itself, as CI runs it.
+    /// 10 objects on one real member, then on two simulated ones: the harness itself, as CI runs it.
     pub fn tiny() -> Self {
         Self {
-            members: vec![1],
+            members: vec![1, 2],
             objects: 10,
             updates: 3,
             deletes: 5,
             controller: None,
+            simulate_above: 1,
+            member_latency_ms: 2,
+            plots: PathBuf::from("target/bench/scale-tiny"),
         }
     }
 }
@@ -70,12 +87,13 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
         rows.push(row);
     }
     summary(&rows, &args);
-    Ok(())
+    plots(root, &rows, &args)
 }
 
 /// The figures of one size.
 struct Row {
     members: usize,
+    simulated: bool,
     pairs: usize,
     all_placed: Duration,
     update_p50: Duration,
@@ -85,7 +103,10 @@ struct Row {
     restart_writes: u64,
     cpu_seconds: f64,
     peak_rss_mib: f64,
-    apiserver_mib: f64,
+    /// `None` for simulated members.
+    apiserver_mib: Option<f64>,
+    /// Update latencies to the last member, sorted.
+    latencies: Vec<Duration>,
     lines: Vec<String>,
 }
 
@@ -100,16 +121,27 @@ impl Row {
 
 async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
     let members: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
-    let env = registered_federation(&members).await?;
-    let apiserver_mib = members
-        .iter()
-        .filter_map(|m| env.cluster(m).apiserver_pid())
-        .map(|pid| rss_kib(pid) as f64 / 1024.0)
-        .sum::<f64>()
-        / n.max(1) as f64;
+    let (env, sims) = if n > args.simulate_above {
+        simulated_federation(&members, Duration::from_millis(args.member_latency_ms)).await?
+    } else {
+        (registered_federation(&members).await?, Vec::new())
+    };
+    let apiserver_mib = sims.is_empty().then(|| {
+        members
+            .iter()
+            .filter_map(|m| env.cluster(m).apiserver_pid())
+            .map(|pid| rss_kib(pid) as f64 / 1024.0)
+            .sum::<f64>()
+            / n.max(1) as f64
+    });
+    let clients = if sims.is_empty() {
+        clients_of(&env, &members)
+    } else {
+        sims.iter().map(SimMember::client).collect::<anyhow::Result<_>>()?
+    };
     let admin = env.cluster("admin");
     let log = |i: usize| env.dir().join(format!("controller-{i}.log"));
-    let (controller, port, seen, fed) = start_watched(binary, &env, &members, &log(0)).await?;
+    let (controller, port, seen, fed) = start_watched(binary, &env, clients, &log(0)).await?;
     let cpu_before = cpu_seconds(controller.child.id());
 
     println!(
@@ -169,7 +201,14 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
         format!("member writes before the restart   {writes_before_restart}"),
         format!("controller CPU (create..delete)    {cpu:.1} s"),
         format!("controller peak RSS                {peak_rss_mib:.0} MiB"),
-        format!("member API server RSS              {apiserver_mib:.0} MiB each (idle, after registration)"),
+        match apiserver_mib {
+            Some(mib) => format!("member API server RSS              {mib:.0} MiB each (idle, after registration)"),
+            None => format!(
+                "simulated members ({} ms per request); requests they answered: {}",
+                args.member_latency_ms,
+                sim_requests(&sims)
+            ),
+        },
     ];
     Ok(Row {
         members: n,
@@ -177,14 +216,46 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
         all_placed,
         update_p50: percentile(&last_member, 0.50),
         update_p99: percentile(&last_member, 0.99),
+        simulated: !sims.is_empty(),
         delete_gone,
         restart_ready,
         restart_writes,
         cpu_seconds: cpu,
         peak_rss_mib,
         apiserver_mib,
+        latencies: last_member,
         lines,
     })
+}
+
+/// An admin API server with gatefed's CRDs, and `members` simulated and registered on it.
+async fn simulated_federation(
+    members: &[String],
+    latency: Duration,
+) -> anyhow::Result<(gatefed_testenv::TestEnv, Vec<SimMember>)> {
+    let env = federation(&[]).await?;
+    let admin = env.cluster("admin").client();
+    let mut sims = Vec::new();
+    for m in members {
+        let sim = SimMember::start(latency).await?;
+        sim.register(&admin, m).await?;
+        sims.push(sim);
+    }
+    println!("{} simulated members registered", sims.len());
+    Ok((env, sims))
+}
+
+/// Requests answered by all simulated members, by verb.
+fn sim_requests(sims: &[SimMember]) -> String {
+    let mut total: std::collections::BTreeMap<&str, u64> = Default::default();
+    for (verb, count) in sims.iter().flat_map(SimMember::requests) {
+        *total.entry(verb).or_default() += count;
+    }
+    total
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One line per size, and the controller's RSS fitted per (object, cluster) pair.
@@ -209,7 +280,7 @@ fn summary(rows: &[Row], args: &Args) {
     );
     for r in rows {
         println!(
-            "{:>7} {:>7} {:>10.2?} {:>10.1?} {:>10.1?} {:>10.2?} {:>10.2?} {:>7} {:>8.1} {:>9.0} {:>11.0}",
+            "{:>7} {:>7} {:>10.2?} {:>10.1?} {:>10.1?} {:>10.2?} {:>10.2?} {:>7} {:>8.1} {:>9.0} {:>11}",
             r.members,
             r.pairs,
             r.all_placed,
@@ -220,7 +291,7 @@ fn summary(rows: &[Row], args: &Args) {
             r.restart_writes,
             r.cpu_seconds,
             r.peak_rss_mib,
-            r.apiserver_mib
+            r.apiserver_mib.map_or_else(|| "sim".to_owned(), |m| format!("{m:.0}"))
         );
     }
     if let Some((base, per_pair)) = fit(rows) {
@@ -229,6 +300,41 @@ fn summary(rows: &[Row], args: &Args) {
             per_pair * 1024.0
         );
     }
+}
+
+/// The update latency distribution per size, and peak RSS against pairs with the fit and the goal.
+fn plots(root: &Path, rows: &[Row], args: &Args) -> anyhow::Result<()> {
+    let dir = root.join(&args.plots);
+    std::fs::create_dir_all(&dir)?;
+    let series: Vec<(String, Vec<Duration>)> = rows
+        .iter()
+        .map(|r| {
+            let kind = if r.simulated { " (simulated)" } else { "" };
+            (format!("{} members{kind}", r.members), r.latencies.clone())
+        })
+        .collect();
+    let latency = dir.join("update-latency.svg");
+    super::plot::latency_cdf(
+        &latency,
+        &format!("Update latency to the last member, {} objects", args.objects),
+        &series,
+    )?;
+    let points: Vec<(f64, f64)> = rows.iter().map(|r| (r.pairs as f64, r.peak_rss_mib)).collect();
+    let mut lines = vec![("goal: 64 MiB + 2 KiB per pair", 64.0, 2.0 / 1024.0)];
+    let fitted = fit(rows);
+    if let Some((base, slope)) = fitted {
+        lines.push(("least-squares fit", base, slope));
+    }
+    let rss = dir.join("rss-vs-pairs.svg");
+    super::plot::points_and_lines(
+        &rss,
+        "Controller peak RSS by (object, cluster) pairs",
+        ("pairs", "peak RSS (MiB)"),
+        &points,
+        &lines,
+    )?;
+    println!("plots: {} and {}", latency.display(), rss.display());
+    Ok(())
 }
 
 /// Least-squares line through (pairs, peak RSS MiB); None with fewer than two distinct sizes.
@@ -264,8 +370,10 @@ mod tests {
             restart_writes: 0,
             cpu_seconds: 0.0,
             peak_rss_mib: rss,
-            apiserver_mib: 0.0,
+            apiserver_mib: None,
+            latencies: Vec::new(),
             lines: Vec::new(),
+            simulated: false,
         }
     }
 

@@ -1,0 +1,121 @@
+//! SVG plots of benchmark figures (plotters' SVG backend: text is left to the viewer's fonts).
+
+use std::path::Path;
+use std::time::Duration;
+
+use plotters::prelude::*;
+
+const SIZE: (u32, u32) = (720, 420);
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// Cumulative distribution of latencies, one line per named series (each sorted ascending).
+pub fn latency_cdf(path: &Path, title: &str, series: &[(String, Vec<Duration>)]) -> anyhow::Result<()> {
+    let max_ms = series
+        .iter()
+        .filter_map(|(_, v)| v.last())
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .fold(1.0, f64::max);
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0f64..max_ms * 1.05, 0f64..100f64)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("admin write -> last member (ms)")
+        .y_desc("% of updates")
+        .draw()
+        .map_err(plot_error)?;
+    for (i, (name, sorted)) in series.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let n = sorted.len().max(1) as f64;
+        let points = sorted
+            .iter()
+            .enumerate()
+            .map(|(k, d)| (d.as_secs_f64() * 1000.0, (k + 1) as f64 * 100.0 / n));
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(plot_error)?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)?;
+    root.present().map_err(plot_error)?;
+    Ok(())
+}
+
+/// Measured points (x, y) with an optional fitted line and a goal line, each `intercept + slope * x`.
+pub fn points_and_lines(
+    path: &Path,
+    title: &str,
+    axes: (&str, &str),
+    points: &[(f64, f64)],
+    lines: &[(&str, f64, f64)],
+) -> anyhow::Result<()> {
+    let max_x = points.iter().map(|p| p.0).fold(1.0, f64::max) * 1.1;
+    let max_y = points
+        .iter()
+        .map(|p| p.1)
+        .chain(lines.iter().map(|(_, a, b)| a + b * max_x))
+        .fold(1.0, f64::max)
+        * 1.1;
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..max_x, 0f64..max_y)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .draw()
+        .map_err(plot_error)?;
+    chart
+        .draw_series(points.iter().map(|&(x, y)| Circle::new((x, y), 5, COLORS[0].filled())))
+        .map_err(plot_error)?
+        .label("measured")
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, COLORS[0].filled()));
+    for (i, &(name, intercept, slope)) in lines.iter().enumerate() {
+        let color = COLORS[(i + 1) % COLORS.len()];
+        let ends = [(0.0, intercept), (max_x, intercept + slope * max_x)];
+        chart
+            .draw_series(LineSeries::new(ends, color.stroke_width(2)))
+            .map_err(plot_error)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)?;
+    root.present().map_err(plot_error)?;
+    Ok(())
+}
+
+fn plot_error(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("plot: {e}")
+}
