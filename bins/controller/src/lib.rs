@@ -144,7 +144,12 @@ pub async fn run_with(
             }
         })
         .context("cannot build a client for the admin cluster")?;
-    let admin = kube::Client::try_from(kube_config).context("admin cluster client")?;
+    // The admin client counts its requests (`gatefed_admin_requests_total`) as member clients do.
+    let admin_metrics = gatefed_clients::metrics::RequestMetrics::admin(&shared.registry)?;
+    let admin = kube::client::ClientBuilder::try_from(kube_config)
+        .context("admin cluster client")?
+        .with_layer(&admin_metrics.layer("admin"))
+        .build();
     let servers = server::spawn(&config, shared.clone()).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

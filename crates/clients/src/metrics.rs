@@ -22,36 +22,47 @@ pub struct RequestMetrics {
 }
 
 impl RequestMetrics {
-    /// Creates the metrics and registers them in `registry`.
+    /// Creates the metrics of member traffic and registers them in `registry`.
     pub fn new(registry: &Registry) -> Result<Self> {
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "gatefed_member_requests_total",
-                "Requests to member clusters by cluster, verb and result",
-            ),
-            &["cluster", "verb", "result"],
+        let metrics = Self::named(
+            "gatefed_member_requests_total",
+            "Requests to member clusters by cluster, verb and result",
+            "gatefed_member_request_duration_seconds",
+            "Latency of requests to member clusters",
         )?;
-        let duration = HistogramVec::new(
-            HistogramOpts::new(
-                "gatefed_member_request_duration_seconds",
-                "Latency of requests to member clusters",
-            ),
-            &["cluster", "verb"],
+        registry.register(Box::new(metrics.requests.clone()))?;
+        registry.register(Box::new(metrics.duration.clone()))?;
+        registry.register(Box::new(metrics.ready.clone()))?;
+        Ok(metrics)
+    }
+
+    /// Creates the metrics of the controller's own requests to the admin cluster
+    /// (`gatefed_admin_requests_total`, `gatefed_admin_request_duration_seconds`; `cluster` is
+    /// `admin`) and registers them in `registry`: what the controller adds to the admin API
+    /// server's load, next to its users' writes.
+    pub fn admin(registry: &Registry) -> Result<Self> {
+        let metrics = Self::named(
+            "gatefed_admin_requests_total",
+            "Requests of the controller to the admin cluster by verb and result",
+            "gatefed_admin_request_duration_seconds",
+            "Latency of the controller's requests to the admin cluster",
         )?;
-        let ready = IntGaugeVec::new(
-            Opts::new(
-                "gatefed_cluster_ready",
-                "1 when the cluster's last health probe succeeded",
-            ),
-            &["cluster"],
-        )?;
-        registry.register(Box::new(requests.clone()))?;
-        registry.register(Box::new(duration.clone()))?;
-        registry.register(Box::new(ready.clone()))?;
+        registry.register(Box::new(metrics.requests.clone()))?;
+        registry.register(Box::new(metrics.duration.clone()))?;
+        Ok(metrics)
+    }
+
+    fn named(requests: &str, requests_help: &str, duration: &str, duration_help: &str) -> Result<Self> {
         Ok(Self {
-            requests,
-            duration,
-            ready,
+            requests: IntCounterVec::new(Opts::new(requests, requests_help), &["cluster", "verb", "result"])?,
+            duration: HistogramVec::new(HistogramOpts::new(duration, duration_help), &["cluster", "verb"])?,
+            ready: IntGaugeVec::new(
+                Opts::new(
+                    "gatefed_cluster_ready",
+                    "1 when the cluster's last health probe succeeded",
+                ),
+                &["cluster"],
+            )?,
         })
     }
 

@@ -22,7 +22,7 @@ use super::propagation::{
 };
 use super::sim::SimMember;
 use super::util::{
-    build_release_controller, cpu_seconds, federation, member_writes, peak_rss_kib, percentile, rss_kib,
+    admin_writes, build_release_controller, cpu_seconds, federation, member_writes, peak_rss_kib, percentile, rss_kib,
     start_controller,
 };
 
@@ -149,12 +149,20 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
         args.objects,
         args.objects * n
     );
+    let admin_before = admin_writes(port);
     let started = Instant::now();
     create_all(&fed, args.objects, &members).await;
+    let user_creates = started.elapsed();
     wait_placed(&fed, args.objects, started).await?;
     let all_placed = started.elapsed();
+    // Settled: what the controller holds, apart from the burst of placing everything at once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let settled_rss_mib = rss_kib(controller.child.id()) as f64 / 1024.0;
+    let admin_placed = admin_writes(port);
 
     let (last_member, _) = time_updates(&fed, &seen, &members, args.updates, args.objects).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let admin_updated = admin_writes(port);
 
     let deletes = args.deletes.min(args.objects);
     println!("{n} members: deleting {deletes} objects at once...");
@@ -174,6 +182,10 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
         let at = seen.wait_gone(n, &format!("us-{i}"), Duration::from_secs(300)).await?;
         delete_gone = delete_gone.max(at.duration_since(t0));
     }
+    // The restart below is "in sync" only once the deleted objects are gone from admin too.
+    wait_count(&fed, args.objects - deletes).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let admin_deleted = admin_writes(port);
     let cpu = cpu_seconds(controller.child.id()) - cpu_before;
     let peak_rss_mib = peak_rss_kib(controller.child.id()) as f64 / 1024.0;
     let writes_before_restart = member_writes(port);
@@ -199,8 +211,21 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
             "restart in sync: ready after {restart_ready:.2?}; member writes in its first 5 s after ready: {restart_writes}"
         ),
         format!("member writes before the restart   {writes_before_restart}"),
+        format!(
+            "admin writes by the controller     {:.2} per create, {:.2} per update, {:.2} per delete",
+            (admin_placed - admin_before) as f64 / args.objects.max(1) as f64,
+            (admin_updated - admin_placed) as f64 / args.updates.max(1) as f64,
+            (admin_deleted - admin_updated) as f64 / deletes.max(1) as f64,
+        ),
+        format!(
+            "the bench's own {} creates took     {user_creates:.2?} ({:.0}/s, 16 at a time, controller running)",
+            args.objects,
+            args.objects as f64 / user_creates.as_secs_f64()
+        ),
         format!("controller CPU (create..delete)    {cpu:.1} s"),
-        format!("controller peak RSS                {peak_rss_mib:.0} MiB"),
+        format!(
+            "controller peak RSS                {peak_rss_mib:.0} MiB (settled after placing: {settled_rss_mib:.0} MiB)"
+        ),
         match apiserver_mib {
             Some(mib) => format!("member API server RSS              {mib:.0} MiB each (idle, after registration)"),
             None => format!(
@@ -226,6 +251,21 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
         latencies: last_member,
         lines,
     })
+}
+
+/// Waits until `count` federated objects are left on admin (finalizers done).
+async fn wait_count(fed: &kube::Api<kube::api::DynamicObject>, count: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let left = fed.list_metadata(&Default::default()).await?.items.len();
+        if left == count {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("{left} federated objects left on admin, {count} expected");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// An admin API server with gatefed's CRDs, and `members` simulated and registered on it.

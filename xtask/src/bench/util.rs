@@ -156,6 +156,19 @@ pub fn member_writes(port: u16) -> u64 {
         .sum()
 }
 
+/// The controller's writes (create, update, patch, delete) to the admin cluster so far.
+pub fn admin_writes(port: u16) -> u64 {
+    metric_lines(port, "gatefed_admin_requests_total")
+        .iter()
+        .filter(|(k, _)| {
+            ["create", "update", "patch", "delete"]
+                .iter()
+                .any(|v| k.contains(&format!("verb=\"{v}\"")))
+        })
+        .map(|(_, v)| *v as u64)
+        .sum()
+}
+
 pub fn member_requests(port: u16) -> String {
     let mut by_verb: std::collections::BTreeMap<String, u64> = Default::default();
     for (k, v) in metric_lines(port, "gatefed_member_requests_total") {

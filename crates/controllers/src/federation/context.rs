@@ -70,6 +70,8 @@ pub struct Ctx {
     pub metrics: ControllerMetrics,
     /// Retry schedule per object, for backoff; forgotten with the object.
     pub retries: DashMap<ObjectId, Retry>,
+    /// The controller's last status write and finalizer removal per object.
+    pub written: super::written::Written,
 }
 
 impl Ctx {

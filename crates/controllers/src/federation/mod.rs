@@ -14,6 +14,7 @@ mod orphans;
 mod reconcile;
 mod status;
 pub mod wakeups;
+mod written;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -69,6 +70,7 @@ impl Federation {
             settings,
             metrics,
             retries: DashMap::new(),
+            written: Default::default(),
         };
         Self { ctx: Arc::new(ctx) }
     }
@@ -181,6 +183,7 @@ async fn sweep_forever(ctx: Arc<Ctx>) {
         }
         ctx.retries
             .retain(|id, _| ctx.handles.lookup(id.0, &id.1, &id.2).is_some());
+        ctx.written.sweep(Duration::from_secs(300));
         for cluster in ctx.runtime.clusters() {
             for kind in FederatedKind::ALL {
                 orphans::on_change(&ctx, &cluster, kind, &gatefed_clients::runtime::ChangeKind::Synced);

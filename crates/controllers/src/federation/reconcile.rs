@@ -84,6 +84,13 @@ pub async fn reconcile<K: FederatedResource>(obj: Arc<K>, ctx: Arc<Ctx>) -> Resu
     let (namespace, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
     let span = info_span!("reconcile", %kind, %namespace, %name);
     let started = Instant::now();
+    let id = id_of(obj.as_ref());
+    let uid = obj.meta().uid.clone().unwrap_or_default();
+    let deleting = obj.meta().deletion_timestamp.is_some();
+    if deleting && ctx.written.released(&id, &uid) {
+        // Our finalizer came off already; the cache has not seen the object go yet.
+        return Ok(Action::await_change());
+    }
     let api: Api<K> = Api::namespaced(ctx.admin.clone(), &namespace);
     let result = finalizer::finalizer(&api, FINALIZER, obj, |event| async {
         match event {
@@ -98,6 +105,9 @@ pub async fn reconcile<K: FederatedResource>(obj: Arc<K>, ctx: Arc<Ctx>) -> Resu
         .reconcile_duration
         .with_label_values(&[kind_label])
         .observe(started.elapsed().as_secs_f64());
+    if deleting && result.is_ok() {
+        ctx.written.release(&id, &uid);
+    }
     let result = result.or_else(|e| match e {
         // The object is gone already (a reconcile from a cache that had not seen the delete yet):
         // nothing is left to do, and nothing failed.
@@ -166,7 +176,10 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
     let mut status = plan.status.clone();
     status.observed_generation = obj.meta().generation.map(gatefed_model::Int64String);
     status.written_by = Some(ctx.settings.pod_name.clone());
-    write_status::<K>(ctx, obj, status).await?;
+    // A deleted object whose cleanup is done loses its finalizer next: a status would go with it.
+    if !(deleting && plan.cleanup_done) {
+        write_status::<K>(ctx, obj, status).await?;
+    }
 
     if deleting {
         return if plan.cleanup_done {

@@ -15,7 +15,11 @@ pub async fn write_status<K: FederatedResource>(ctx: &Ctx, obj: &K, status: Plac
     let current = obj
         .federated_status()
         .and_then(|s| s.namespaced_placement_statuses.get(&ctx.settings.namespace));
-    if current == Some(&status) {
+    let id = (K::KIND, obj.namespace().unwrap_or_default(), obj.name_any());
+    let uid = obj.meta().uid.clone().unwrap_or_default();
+    let rv = obj.meta().resource_version.clone().unwrap_or_default();
+    // Equal to what the object says, or to what we wrote over this very (cached) version of it.
+    if current == Some(&status) || ctx.written.already(&id, &uid, &rv, &status) {
         return Ok(());
     }
     let new = serde_json::to_value(&status).unwrap_or_default();
@@ -30,7 +34,10 @@ pub async fn write_status<K: FederatedResource>(ctx: &Ctx, obj: &K, status: Plac
         .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
     {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            ctx.written.wrote(&id, &uid, &rv, status);
+            Ok(())
+        }
         // Deleted meanwhile: nothing left to report on.
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(e) => Err(Error::Status {
