@@ -140,6 +140,7 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
         sims.iter().map(SimMember::client).collect::<anyhow::Result<_>>()?
     };
     let admin = env.cluster("admin");
+    let creates_alone = user_creates_alone(&admin.client(), args.objects, &members).await?;
     let log = |i: usize| env.dir().join(format!("controller-{i}.log"));
     let (controller, port, seen, fed) = start_watched(binary, &env, clients, &log(0)).await?;
     let cpu_before = cpu_seconds(controller.child.id());
@@ -218,9 +219,10 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
             (admin_deleted - admin_updated) as f64 / deletes.max(1) as f64,
         ),
         format!(
-            "the bench's own {} creates took     {user_creates:.2?} ({:.0}/s, 16 at a time, controller running)",
+            "the bench's own {} creates took     {user_creates:.2?} with the controller running, {creates_alone:.2?} without ({:.0} vs {:.0}/s, 16 at a time)",
             args.objects,
-            args.objects as f64 / user_creates.as_secs_f64()
+            args.objects as f64 / user_creates.as_secs_f64(),
+            args.objects as f64 / creates_alone.as_secs_f64(),
         ),
         format!("controller CPU (create..delete)    {cpu:.1} s"),
         format!(
@@ -251,6 +253,23 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
         latencies: last_member,
         lines,
     })
+}
+
+/// The time the same creates take with no controller running (they are deleted again before it
+/// starts): the baseline of the users' own write throughput on admin.
+async fn user_creates_alone(admin: &kube::Client, objects: usize, members: &[String]) -> anyhow::Result<Duration> {
+    let fed = kube::Api::namespaced_with(
+        admin.clone(),
+        "gloo-system",
+        &gatefed_model::FederatedKind::Upstream.gvk().api_resource(),
+    );
+    let started = Instant::now();
+    create_all(&fed, objects, members).await;
+    let took = started.elapsed();
+    fed.delete_collection(&DeleteParams::default(), &Default::default())
+        .await?;
+    wait_count(&fed, 0).await?;
+    Ok(took)
 }
 
 /// Waits until `count` federated objects are left on admin (finalizers done).

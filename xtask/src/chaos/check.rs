@@ -113,9 +113,20 @@ pub async fn problems(world: &World, w: &Workload) -> anyhow::Result<Vec<String>
 pub async fn converge(world: &World, w: &Workload, timeout: Duration) -> Result<Duration, Vec<String>> {
     let started = Instant::now();
     let mut last = Vec::new();
+    let mut told = false;
     while started.elapsed() < timeout {
         match problems(world, w).await {
             Ok(p) if p.is_empty() => return Ok(started.elapsed()),
+            // What a slow convergence waits for, once, so a slow row in the table can be explained.
+            Ok(p) if !told && started.elapsed() > Duration::from_secs(10) => {
+                told = true;
+                eprintln!(
+                    "still converging after 10 s ({} problems): {}",
+                    p.len(),
+                    p[..p.len().min(5)].join("; ")
+                );
+                last = p;
+            }
             Ok(p) => last = p,
             Err(e) => last = vec![format!("check failed: {e}")],
         }

@@ -35,7 +35,7 @@ pub async fn write_status<K: FederatedResource>(ctx: &Ctx, obj: &K, status: Plac
         .await
     {
         Ok(_) => {
-            ctx.written.wrote(&id, &uid, &rv, status);
+            ctx.written.wrote(&id, &uid, &rv, &status);
             Ok(())
         }
         // Deleted meanwhile: nothing left to report on.

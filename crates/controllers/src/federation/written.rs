@@ -3,6 +3,7 @@
 //! reconcile woken meanwhile (by a member event) writes the same status again, and one that runs
 //! after the finalizer came off writes to an object that is gone (two 404s per delete).
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -20,7 +21,9 @@ struct Entry {
     uid: String,
     /// The cached resourceVersion the status was written over.
     over: String,
-    status: Option<PlacementStatus>,
+    /// A digest of the status written (a status holds one entry per cluster: a copy per object
+    /// would cost as much as the statuses themselves).
+    status: Option<u64>,
     /// The finalizer came off: the object is going, nothing more is to be written.
     released: bool,
     at: Instant,
@@ -31,17 +34,17 @@ impl Written {
     pub fn already(&self, id: &ObjectId, uid: &str, rv: &str, status: &PlacementStatus) -> bool {
         self.entries
             .get(id)
-            .is_some_and(|e| e.uid == uid && e.over == rv && e.status.as_ref() == Some(status))
+            .is_some_and(|e| e.uid == uid && e.over == rv && e.status == Some(digest(status)))
     }
 
     /// Remembers a status written over the cached version `rv`.
-    pub fn wrote(&self, id: &ObjectId, uid: &str, rv: &str, status: PlacementStatus) {
+    pub fn wrote(&self, id: &ObjectId, uid: &str, rv: &str, status: &PlacementStatus) {
         self.entries.insert(
             id.clone(),
             Entry {
                 uid: uid.to_owned(),
                 over: rv.to_owned(),
-                status: Some(status),
+                status: Some(digest(status)),
                 released: false,
                 at: Instant::now(),
             },
@@ -73,6 +76,13 @@ impl Written {
     }
 }
 
+/// A digest of a status, from its JSON (the model types do not implement `Hash`).
+fn digest(status: &PlacementStatus) -> u64 {
+    let mut h = DefaultHasher::new();
+    serde_json::to_vec(status).unwrap_or_default().hash(&mut h);
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,7 +93,7 @@ mod tests {
         let w = Written::default();
         let id: ObjectId = (FederatedKind::Upstream, "ns".into(), "a".into());
         let status = PlacementStatus::default();
-        w.wrote(&id, "u1", "10", status.clone());
+        w.wrote(&id, "u1", "10", &status);
         assert!(w.already(&id, "u1", "10", &status));
         assert!(
             !w.already(&id, "u1", "11", &status),
