@@ -76,7 +76,9 @@ pub struct Interests {
     by_cluster: HashMap<String, HashSet<ObjectId>>,
     every_cluster: HashSet<ObjectId>,
     selecting: HashSet<ObjectId>,
-    wanted: HashMap<(FederatedKind, Wanted), BTreeSet<ObjectId>>,
+    /// Wanted child -> the objects that want it, sorted (a Vec: almost always one object, and a
+    /// set's node would cost ten times the id for every (object, cluster) pair).
+    wanted: HashMap<(FederatedKind, Wanted), Vec<ObjectId>>,
 }
 
 impl Interests {
@@ -96,7 +98,10 @@ impl Interests {
             self.selecting.insert(id.clone());
         }
         for w in &interest.wants {
-            self.wanted.entry((id.0, w.clone())).or_default().insert(id.clone());
+            let ids = self.wanted.entry((id.0, w.clone())).or_default();
+            if let Err(at) = ids.binary_search(&id) {
+                ids.insert(at, id.clone());
+            }
         }
         self.objects.insert(id, interest);
     }
@@ -116,9 +121,11 @@ impl Interests {
         self.selecting.remove(id);
         for w in old.wants {
             let key = (id.0, w);
-            if let Some(set) = self.wanted.get_mut(&key) {
-                set.remove(id);
-                if set.is_empty() {
+            if let Some(ids) = self.wanted.get_mut(&key) {
+                if let Ok(at) = ids.binary_search(id) {
+                    ids.remove(at);
+                }
+                if ids.is_empty() {
                     self.wanted.remove(&key);
                 }
             }
@@ -164,8 +171,10 @@ impl Interests {
     pub fn wanting(&self, kind: FederatedKind, cluster: &str, namespace: &str, name: &str) -> BTreeSet<ObjectId> {
         self.wanted
             .get(&(kind, (cluster.to_owned(), namespace.to_owned(), name.to_owned())))
+            .into_iter()
+            .flatten()
             .cloned()
-            .unwrap_or_default()
+            .collect()
     }
 
     /// The clusters an object has (or wanted) destinations on.
