@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 const SIZE: (u32, u32) = (720, 420);
@@ -23,20 +25,12 @@ pub fn latency_cdf(path: &Path, title: &str, series: &[(String, Vec<Duration>)])
         .map(|d| d.as_secs_f64() * 1000.0)
         .fold(1.0, f64::max);
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE).map_err(plot_error)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0f64..max_ms * 1.05, 0f64..100f64)
-        .map_err(plot_error)?;
-    chart
-        .configure_mesh()
-        .x_desc("admin write -> last member (ms)")
-        .y_desc("% of updates")
-        .draw()
-        .map_err(plot_error)?;
+    let mut chart = frame(
+        &root,
+        title,
+        ("admin write -> last member (ms)", "% of updates"),
+        (max_ms * 1.05, 100.0),
+    )?;
     for (i, (name, sorted)) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let n = sorted.len().max(1) as f64;
@@ -50,15 +44,7 @@ pub fn latency_cdf(path: &Path, title: &str, series: &[(String, Vec<Duration>)])
             .label(name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .draw()
-        .map_err(plot_error)?;
-    root.present().map_err(plot_error)?;
-    Ok(())
+    finish(&mut chart, &root, SeriesLabelPosition::LowerRight)
 }
 
 /// Measured points (x, y) with an optional fitted line and a goal line, each `intercept + slope * x`.
@@ -77,20 +63,7 @@ pub fn points_and_lines(
         .fold(1.0, f64::max)
         * 1.1;
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE).map_err(plot_error)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..max_x, 0f64..max_y)
-        .map_err(plot_error)?;
-    chart
-        .configure_mesh()
-        .x_desc(axes.0)
-        .y_desc(axes.1)
-        .draw()
-        .map_err(plot_error)?;
+    let mut chart = frame(&root, title, axes, (max_x, max_y))?;
     chart
         .draw_series(points.iter().map(|&(x, y)| Circle::new((x, y), 5, COLORS[0].filled())))
         .map_err(plot_error)?
@@ -105,9 +78,44 @@ pub fn points_and_lines(
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     }
+    finish(&mut chart, &root, SeriesLabelPosition::UpperLeft)
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A white chart with a title and labelled axes from 0 to `max` (x, y).
+fn frame<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    axes: (&str, &str),
+    max: (f64, f64),
+) -> anyhow::Result<Chart<'a, 'b>> {
+    root.fill(&WHITE).map_err(plot_error)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..max.0, 0f64..max.1)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .draw()
+        .map_err(plot_error)?;
+    Ok(chart)
+}
+
+/// The legend at `position`, and the file written.
+fn finish<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    position: SeriesLabelPosition,
+) -> anyhow::Result<()> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(position)
         .background_style(WHITE)
         .border_style(BLACK)
         .draw()
