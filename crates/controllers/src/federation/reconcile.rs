@@ -87,8 +87,10 @@ pub async fn reconcile<K: FederatedResource>(obj: Arc<K>, ctx: Arc<Ctx>) -> Resu
     let id = id_of(obj.as_ref());
     let uid = obj.meta().uid.clone().unwrap_or_default();
     let deleting = obj.meta().deletion_timestamp.is_some();
-    if deleting && ctx.written.released(&id, &uid) {
-        // Our finalizer came off already; the cache has not seen the object go yet.
+    if ctx.written.released(&id, &uid) {
+        // Our finalizer came off this very object (same uid): it is gone, whatever the cache still
+        // says. A reconcile woken meanwhile (a member back, say) from a cache that has not even seen
+        // the deletion would otherwise place its children again, left for the orphan sweep.
         return Ok(Action::await_change());
     }
     let api: Api<K> = Api::namespaced(ctx.admin.clone(), &namespace);
