@@ -56,6 +56,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     // The scale bench's harness at a tiny size, so it does not rot (the release build is chaos's).
     println!("==> bench scale (tiny)");
     crate::bench::run(crate::bench::Bench::Scale(crate::bench::scale::Args::tiny()))?;
+    // The peer benchmark's harness, for both controllers (KubeFed is built from its Go module, cached).
+    println!("==> bench peers (tiny)");
+    crate::bench::run(crate::bench::Bench::Peers(crate::bench::peers::Args::tiny()))?;
     println!("==> image (dev profile)");
     crate::image::run(root, crate::image::ImageArgs::ci())?;
     println!("==> ci: all steps passed");

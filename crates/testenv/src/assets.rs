@@ -12,6 +12,9 @@ pub const ETCD_VERSION: &str = "v3.6.5";
 /// Helm release the test environment builds, to test the chart with the real `helm`.
 pub const HELM_VERSION: &str = "v3.19.0";
 
+/// KubeFed release `cargo xtask bench peers` measures gatefed against.
+pub const KUBEFED_VERSION: &str = "v0.10.0";
+
 /// Paths of the two binaries a cluster needs.
 #[derive(Clone, Debug)]
 pub struct Assets {

@@ -36,7 +36,7 @@ pub fn ensure_built(mut progress: impl FnMut(&str)) -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn go_version() -> Result<String> {
+pub(crate) fn go_version() -> Result<String> {
     let out = Command::new("go").arg("version").output().map_err(|e| Error::Build {
         step: "find go".into(),
         detail: format!(
@@ -184,7 +184,7 @@ fn major_minor(version: &str) -> (&str, &str) {
     (parts.next().unwrap_or("1"), parts.next().unwrap_or("0"))
 }
 
-fn write(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(io_err("write", path))
 }
 
@@ -197,7 +197,7 @@ fn go_command(module: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-fn run_go(module: &Path, step: &str, args: &[&str]) -> Result<()> {
+pub(crate) fn run_go(module: &Path, step: &str, args: &[&str]) -> Result<()> {
     let started = Instant::now();
     let status = go_command(module, args)
         .status()
@@ -211,7 +211,7 @@ fn run_go(module: &Path, step: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn run_go_output(module: &Path, step: &str, args: &[&str]) -> Result<Vec<u8>> {
+pub(crate) fn run_go_output(module: &Path, step: &str, args: &[&str]) -> Result<Vec<u8>> {
     let out = go_command(module, args)
         .output()
         .map_err(|e| build_err(step, e.to_string()))?;
@@ -221,7 +221,7 @@ fn run_go_output(module: &Path, step: &str, args: &[&str]) -> Result<Vec<u8>> {
     Ok(out.stdout)
 }
 
-fn build_err(step: &str, detail: String) -> Error {
+pub(crate) fn build_err(step: &str, detail: String) -> Error {
     Error::Build {
         step: step.to_owned(),
         detail: format!("{detail}. Check that the Go module proxy is reachable (GOPROXY) and the disk has ~3 GiB free"),

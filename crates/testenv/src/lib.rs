@@ -29,6 +29,7 @@ pub mod gloo;
 pub mod gobuild;
 mod helpers;
 pub mod kubeconfig;
+pub mod kubefed;
 mod pki;
 pub mod process;
 

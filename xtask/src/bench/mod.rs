@@ -6,6 +6,7 @@ mod dashboard;
 mod discovery;
 mod failover;
 mod hostile;
+pub mod peers;
 mod plot;
 mod propagation;
 mod rbac;
@@ -41,6 +42,9 @@ pub enum Bench {
     /// Scale: several member counts, every object on every member; placed, update latency, delete,
     /// restart in sync, CPU and RSS per size, RSS per (object, cluster) pair fitted.
     Scale(scale::Args),
+    /// gatefed vs KubeFed v0.10.0 (stock and tuned) on the same objects and members, one fresh set of
+    /// API servers each: placed, update latency, delete, CPU, RSS, member requests, and ratios.
+    Peers(peers::Args),
     /// Dashboard: page render time and weight with N objects x M clusters; change -> page.
     Dashboard(dashboard::Args),
 }
@@ -54,6 +58,7 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Failover(args) => failover::run(&crate::workspace_root(), args),
         Bench::Rbac(args) => rbac::run(&crate::workspace_root(), args),
         Bench::Scale(args) => scale::run(&crate::workspace_root(), args),
+        Bench::Peers(args) => peers::run(&crate::workspace_root(), args),
         Bench::Dashboard(args) => dashboard::run(&crate::workspace_root(), args),
     }
 }

@@ -54,9 +54,13 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
         .block_on(bench(&binary, args))
 }
 
-const NS: &str = "gloo-system";
+pub(super) const NS: &str = "gloo-system";
 
-fn object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
+/// How one controller's federated Upstream is written: (name, address, members) -> the object.
+pub(super) type Shape = fn(&str, &str, &[String]) -> serde_json::Value;
+
+/// A gatefed FederatedUpstream placed on `members`, its one host at `addr`.
+pub(super) fn gatefed_object(name: &str, addr: &str, members: &[String]) -> serde_json::Value {
     json!({
         "apiVersion": "fed.gloo.solo.io/v1", "kind": "FederatedUpstream",
         "metadata": {"name": name, "namespace": NS},
@@ -131,7 +135,8 @@ impl Seen {
     }
 }
 
-fn watch_members(members: Vec<kube::Client>, seen: &Arc<Seen>) {
+/// Records, per member, when each Upstream first shows each address and when it is deleted.
+pub(super) fn watch_members(members: Vec<kube::Client>, seen: &Arc<Seen>) {
     for (i, client) in members.into_iter().enumerate() {
         let api: Api<DynamicObject> = Api::namespaced_with(client, NS, &GlooKind::Upstream.gvk().api_resource());
         let seen = seen.clone();
@@ -188,6 +193,7 @@ pub(super) async fn start_watched(
 /// on every member: sorted latencies to the last member, and per member.
 pub(super) async fn time_updates(
     fed: &Api<DynamicObject>,
+    shape: Shape,
     seen: &Seen,
     members: &[String],
     count: usize,
@@ -200,7 +206,7 @@ pub(super) async fn time_updates(
         let name = format!("us-{}", u % objects.max(1));
         let addr = format!("v{}", u + 1);
         let t0 = Instant::now();
-        fed.patch(&name, &pp, &Patch::Apply(&object(&name, &addr, members)))
+        fed.patch(&name, &pp, &Patch::Apply(&shape(&name, &addr, members)))
             .await?;
         let times = seen
             .wait_all(members.len(), &name, &addr)
@@ -219,13 +225,18 @@ pub(super) async fn time_updates(
 }
 
 /// Creates objects `us-0..us-{count}`, placed on every member, 16 at a time; each one's write time.
-pub(super) async fn create_all(fed: &Api<DynamicObject>, count: usize, members: &[String]) -> Vec<(String, Instant)> {
+pub(super) async fn create_all(
+    fed: &Api<DynamicObject>,
+    shape: Shape,
+    count: usize,
+    members: &[String],
+) -> Vec<(String, Instant)> {
     let pp = PatchParams::apply("bench").force();
     futures::stream::iter(0..count)
         .map(|i| {
             let fed = fed.clone();
             let name = format!("us-{i}");
-            let (pp, obj) = (pp.clone(), object(&name, "v0", members));
+            let (pp, obj) = (pp.clone(), shape(&name, "v0", members));
             async move {
                 if let Err(e) = fed.patch(&name, &pp, &Patch::Apply(&obj)).await {
                     eprintln!("create {name} failed: {e}");
@@ -303,7 +314,7 @@ async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
         args.objects * args.members
     );
     let started = Instant::now();
-    let written = create_all(&fed, args.objects, &members).await;
+    let written = create_all(&fed, gatefed_object, args.objects, &members).await;
     let created = started.elapsed();
     wait_placed(&fed, args.objects, started).await?;
     let all_placed = started.elapsed();
@@ -322,7 +333,8 @@ async fn bench(binary: &Path, args: Args) -> anyhow::Result<()> {
 
     // Phase 2: one update at a time, admin write -> each member's child.
     println!("timing {} single-object updates...", args.updates);
-    let (last_member, per_member) = time_updates(&fed, &seen, &members, args.updates, args.objects).await?;
+    let (last_member, per_member) =
+        time_updates(&fed, gatefed_object, &seen, &members, args.updates, args.objects).await?;
     let writes_total = member_writes(metrics_port);
     let rss_peak = peak_rss_kib(controller.child.id());
     let cpu_total = cpu_seconds(controller.child.id()) - cpu_before;

@@ -18,7 +18,7 @@ use futures::StreamExt;
 use kube::api::DeleteParams;
 
 use super::propagation::{
-    clients_of, create_all, line, registered_federation, start_watched, time_updates, wait_placed,
+    clients_of, create_all, gatefed_object, line, registered_federation, start_watched, time_updates, wait_placed,
 };
 use super::sim::SimMember;
 use super::util::{
@@ -152,7 +152,7 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
     );
     let admin_before = admin_writes(port);
     let started = Instant::now();
-    create_all(&fed, args.objects, &members).await;
+    create_all(&fed, gatefed_object, args.objects, &members).await;
     let user_creates = started.elapsed();
     wait_placed(&fed, args.objects, started).await?;
     let all_placed = started.elapsed();
@@ -161,7 +161,7 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
     let settled_rss_mib = rss_kib(controller.child.id()) as f64 / 1024.0;
     let admin_placed = admin_writes(port);
 
-    let (last_member, _) = time_updates(&fed, &seen, &members, args.updates, args.objects).await?;
+    let (last_member, _) = time_updates(&fed, gatefed_object, &seen, &members, args.updates, args.objects).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let admin_updated = admin_writes(port);
 
@@ -264,7 +264,7 @@ async fn user_creates_alone(admin: &kube::Client, objects: usize, members: &[Str
         &gatefed_model::FederatedKind::Upstream.gvk().api_resource(),
     );
     let started = Instant::now();
-    create_all(&fed, objects, members).await;
+    create_all(&fed, gatefed_object, objects, members).await;
     let took = started.elapsed();
     fed.delete_collection(&DeleteParams::default(), &Default::default())
         .await?;

@@ -71,7 +71,7 @@ pub async fn start_controller_with(
             .args(if extra.contains(&"--probe-period-seconds") { &[][..] } else { &["--probe-period-seconds", "5"][..] })
             .args(if extra.contains(&"--dashboard-addr") { &[][..] } else { &["--dashboard-addr", "off"][..] })
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", std::env::var("GATEFED_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log)?)
             .spawn()
@@ -102,8 +102,25 @@ pub async fn federation(members: &[String]) -> anyhow::Result<TestEnv> {
     gatefed_testenv::ensure_namespace(&admin.client(), "gloo-system").await?;
     for m in members {
         env.cluster(m).install_gloo_crds().await?;
+        upstreams_served(&env.cluster(m).client()).await?;
     }
     Ok(env)
+}
+
+/// Waits until a cluster lists Upstreams. Right after its CRD is Established, an API server still
+/// answers 429 "storage is (re)initializing" for a moment, which any controller started then would
+/// spend backing off: the figures are about steady state, not that moment.
+pub async fn upstreams_served(client: &kube::Client) -> anyhow::Result<()> {
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::all_with(client.clone(), &gatefed_model::GlooKind::Upstream.gvk().api_resource());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match api.list_metadata(&kube::api::ListParams::default().limit(1)).await {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() > deadline => bail!("Upstreams not served after 30 s: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 /// Registers a member with the real registration code.
