@@ -80,6 +80,10 @@ pub struct Args {
     /// Seconds between cluster health probes.
     #[arg(long, default_value_t = 5.0)]
     pub probe_period_seconds: f64,
+    /// Federated objects reconciled at once, per kind. Fewer leaves more of the admin API server
+    /// to users' own writes during a burst; more places a burst sooner.
+    #[arg(long, default_value_t = 32)]
+    pub concurrent_reconciles: u16,
 }
 
 fn default_pod_name() -> String {
@@ -101,6 +105,7 @@ impl Args {
         });
         config.pool.probe_period = Duration::from_secs_f64(self.probe_period_seconds.max(0.1));
         config.cleanup_timeout = Duration::from_secs(self.cleanup_timeout_seconds);
+        config.concurrent_reconciles = self.concurrent_reconciles.max(1);
         config.cert_lifetime = Duration::from_secs(self.cert_lifetime_seconds.max(60));
         config.rbac_webhook = self.rbac_webhook_addr.map(|a| (a, self.rbac_webhook_san));
         if self.dashboard_addr != "off" {

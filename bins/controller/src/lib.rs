@@ -62,6 +62,8 @@ pub struct Config {
     pub resync: Duration,
     /// How long a deleted object waits for an unreachable cluster before leaving its children there.
     pub cleanup_timeout: Duration,
+    /// Federated objects reconciled at once, per kind.
+    pub concurrent_reconciles: u16,
     /// Lifetime of certificates gatefed issues (managed failover mTLS, the RBAC webhook's serving
     /// certificate); renewed two thirds in.
     pub cert_lifetime: Duration,
@@ -89,6 +91,7 @@ impl Config {
             leader_election: None,
             resync: Duration::from_secs(600),
             cleanup_timeout: Duration::from_secs(600),
+            concurrent_reconciles: 32,
             cert_lifetime: Duration::from_secs(90 * 24 * 3600),
             rbac_webhook: None,
             dashboard: None,
@@ -231,6 +234,7 @@ pub async fn run_with(
         resync: config.resync,
         cleanup_timeout: config.cleanup_timeout,
         cert_lifetime: config.cert_lifetime,
+        concurrent_reconciles: config.concurrent_reconciles,
     };
     let failover = Failover::new(
         admin.clone(),

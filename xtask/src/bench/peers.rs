@@ -60,6 +60,12 @@ pub struct Args {
     /// gatefed controller binary to measure instead of this checkout's release build.
     #[arg(long)]
     controller: Option<PathBuf>,
+    /// gatefed's `--concurrent-reconciles` (its default when not given).
+    #[arg(long)]
+    gatefed_concurrent_reconciles: Option<u16>,
+    /// Runs to make, of gatefed, kubefed, kubefed-tuned (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "gatefed,kubefed,kubefed-tuned")]
+    only: Vec<String>,
 }
 
 impl Args {
@@ -72,6 +78,8 @@ impl Args {
             deletes: 5,
             kubefed_workers: 4,
             controller: None,
+            gatefed_concurrent_reconciles: None,
+            only: vec!["gatefed".into(), "kubefed".into(), "kubefed-tuned".into()],
         }
     }
 }
@@ -84,6 +92,14 @@ enum Peer {
 }
 
 impl Peer {
+    fn all() -> [(Peer, &'static str); 3] {
+        [
+            (Peer::Gatefed, "gatefed"),
+            (Peer::KubeFed { tuned: false }, "kubefed"),
+            (Peer::KubeFed { tuned: true }, "kubefed-tuned"),
+        ]
+    }
+
     fn label(self, workers: u32) -> String {
         match self {
             Peer::Gatefed => "gatefed".into(),
@@ -108,11 +124,10 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let mut rows = Vec::new();
-    for peer in [
-        Peer::Gatefed,
-        Peer::KubeFed { tuned: false },
-        Peer::KubeFed { tuned: true },
-    ] {
+    for (peer, name) in Peer::all() {
+        if !args.only.iter().any(|o| o == name) {
+            continue;
+        }
         let row = runtime.block_on(one_run(peer, &gatefed, &kubefed, &args))?;
         row.print();
         rows.push(row);
@@ -130,7 +145,11 @@ struct Figures {
     /// Update latencies to the last member, sorted.
     update: Vec<Duration>,
     delete_gone: Duration,
+    /// How long the bench's own deletes took to be answered (16 at a time).
+    deletes_issued: Duration,
     cpu_seconds: f64,
+    /// CPU of every API server and etcd of the run (admin and members) over the same phases.
+    servers_cpu: f64,
     peak_rss_mib: f64,
     /// Requests for Upstreams the members answered, by verb.
     upstream_requests: BTreeMap<String, u64>,
@@ -147,8 +166,12 @@ impl Figures {
         println!("all children on every member after {:.2?}", self.children_placed);
         println!("status says placed for all after   {:.2?}", self.status_placed);
         println!("{}", line("update: admin write -> last member", &self.update));
-        println!("delete: all children gone after    {:.2?}", self.delete_gone);
+        println!(
+            "delete: all children gone after    {:.2?} (the deletes themselves took {:.2?})",
+            self.delete_gone, self.deletes_issued
+        );
         println!("controller CPU                     {:.1} s", self.cpu_seconds);
+        println!("API servers + etcd CPU             {:.1} s", self.servers_cpu);
         println!("controller peak RSS                {:.0} MiB", self.peak_rss_mib);
         println!("member requests for Upstreams      {}", verbs(&self.upstream_requests));
         println!("member requests, all resources     {}", self.all_requests);
@@ -165,7 +188,13 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
             let env = registered_federation(&members).await?;
             let admin = env.cluster("admin");
             let log = env.dir().join("gatefed.log");
-            let (controller, _) = super::util::start_controller(gatefed, admin.kubeconfig_path(), &log).await?;
+            let concurrency = args.gatefed_concurrent_reconciles.map(|n| n.to_string());
+            let extra: Vec<&str> = match &concurrency {
+                Some(n) => vec!["--concurrent-reconciles", n],
+                None => vec![],
+            };
+            let (controller, _) =
+                super::util::start_controller_with(gatefed, admin.kubeconfig_path(), &log, &extra).await?;
             let fed = Api::namespaced_with(
                 admin.client(),
                 NS,
@@ -190,6 +219,9 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pid = controller.child.id();
     let cpu_before = cpu_seconds(pid);
+    let servers = env.pids();
+    let servers_cpu = || servers.iter().map(|p| cpu_seconds(*p)).sum::<f64>();
+    let servers_before = servers_cpu();
     let requests_before = member_requests(&clients).await?;
 
     println!(
@@ -224,6 +256,7 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
             }
         })
         .await;
+    let deletes_issued = t0.elapsed();
     let mut delete_gone = Duration::ZERO;
     for i in 0..deletes {
         let at = seen
@@ -232,6 +265,7 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
         delete_gone = delete_gone.max(at.duration_since(t0));
     }
     let cpu = cpu_seconds(pid) - cpu_before;
+    let servers_cpu = servers_cpu() - servers_before;
     let peak_rss_mib = peak_rss_kib(pid) as f64 / 1024.0;
     let requests_after = member_requests(&clients).await?;
     drop(controller);
@@ -244,7 +278,9 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
         status_placed,
         update,
         delete_gone,
+        deletes_issued,
         cpu_seconds: cpu,
+        servers_cpu,
         peak_rss_mib,
         upstream_requests,
         other_requests,
@@ -599,7 +635,7 @@ fn summary(rows: &[Figures], args: &Args) {
         args.members, args.objects, args.updates, args.deletes
     );
     println!(
-        "{:<44} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9} {:>9}",
+        "{:<44} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>8} {:>9} {:>9}",
         "controller",
         "creates",
         "children",
@@ -608,13 +644,14 @@ fn summary(rows: &[Figures], args: &Args) {
         "upd p99",
         "delete",
         "CPU s",
+        "srv CPU",
         "RSS MiB",
         "upstr req",
         "all req"
     );
     for r in rows {
         println!(
-            "{:<44} {:>9.2?} {:>9.2?} {:>9.2?} {:>9.1?} {:>9.1?} {:>9.2?} {:>7.1} {:>8.0} {:>9} {:>9}",
+            "{:<44} {:>9.2?} {:>9.2?} {:>9.2?} {:>9.1?} {:>9.1?} {:>9.2?} {:>7.1} {:>7.1} {:>8.0} {:>9} {:>9}",
             r.label,
             r.user_creates,
             r.children_placed,
@@ -623,13 +660,16 @@ fn summary(rows: &[Figures], args: &Args) {
             percentile(&r.update, 0.99),
             r.delete_gone,
             r.cpu_seconds,
+            r.servers_cpu,
             r.peak_rss_mib,
             r.upstream_requests.values().sum::<u64>(),
             r.all_requests
         );
     }
-    let Some((us, peers)) = rows.split_first() else { return };
-    for peer in peers {
+    let Some(us) = rows.iter().find(|r| r.label == "gatefed") else {
+        return;
+    };
+    for peer in rows.iter().filter(|r| r.label != "gatefed") {
         let secs = |d: Duration| d.as_secs_f64().max(1e-6);
         let ratios = [
             ("children placed", secs(peer.children_placed) / secs(us.children_placed)),
@@ -644,6 +684,8 @@ fn summary(rows: &[Figures], args: &Args) {
             ),
             ("delete", secs(peer.delete_gone) / secs(us.delete_gone)),
             ("CPU", peer.cpu_seconds / us.cpu_seconds.max(0.01)),
+            ("API server CPU", peer.servers_cpu / us.servers_cpu.max(0.01)),
+            ("users' creates", secs(peer.user_creates) / secs(us.user_creates)),
             ("peak RSS", peer.peak_rss_mib / us.peak_rss_mib.max(1.0)),
             (
                 "member requests",

@@ -50,6 +50,8 @@ pub struct Settings {
     pub cleanup_timeout: Duration,
     /// Lifetime of certificates gatefed issues (managed failover mTLS); renewed two thirds in.
     pub cert_lifetime: Duration,
+    /// Federated objects reconciled at once, per kind.
+    pub concurrent_reconciles: u16,
 }
 
 /// The shared context.

@@ -213,7 +213,7 @@ fn controller<K: FederatedResource>(
     let all = futures::stream::unfold(all_rx, |mut rx| async { rx.recv().await.map(|r| (r, rx)) });
     let mut stop = stop.clone();
     let controller = Controller::new(Api::<K>::all(ctx.admin.clone()), watcher::Config::default())
-        .with_config(controller::Config::default().concurrency(32))
+        .with_config(controller::Config::default().concurrency(ctx.settings.concurrent_reconciles))
         .reconcile_on(one)
         .reconcile_all_on(all)
         .graceful_shutdown_on(async move {
