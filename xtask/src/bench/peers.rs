@@ -147,6 +147,8 @@ struct Figures {
     delete_gone: Duration,
     /// How long the bench's own deletes took to be answered (16 at a time).
     deletes_issued: Duration,
+    /// CPU seconds of the controller and of the servers during the delete phase.
+    delete_cpu: (f64, f64),
     cpu_seconds: f64,
     /// CPU of every API server and etcd of the run (admin and members) over the same phases.
     servers_cpu: f64,
@@ -169,6 +171,10 @@ impl Figures {
         println!(
             "delete: all children gone after    {:.2?} (the deletes themselves took {:.2?})",
             self.delete_gone, self.deletes_issued
+        );
+        println!(
+            "  CPU in that phase                controller {:.2} s, API servers + etcd {:.2} s",
+            self.delete_cpu.0, self.delete_cpu.1
         );
         println!("controller CPU                     {:.1} s", self.cpu_seconds);
         println!("API servers + etcd CPU             {:.1} s", self.servers_cpu);
@@ -245,6 +251,7 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
 
     let deletes = args.deletes.min(args.objects);
     println!("{label}: deleting {deletes} objects at once...");
+    let cpu_at_delete = (cpu_seconds(pid), servers_cpu());
     let t0 = Instant::now();
     futures::stream::iter(0..deletes)
         .for_each_concurrent(16, |i| {
@@ -264,6 +271,7 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
             .await?;
         delete_gone = delete_gone.max(at.duration_since(t0));
     }
+    let delete_cpu = (cpu_seconds(pid) - cpu_at_delete.0, servers_cpu() - cpu_at_delete.1);
     let cpu = cpu_seconds(pid) - cpu_before;
     let servers_cpu = servers_cpu() - servers_before;
     let peak_rss_mib = peak_rss_kib(pid) as f64 / 1024.0;
@@ -279,6 +287,7 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
         update,
         delete_gone,
         deletes_issued,
+        delete_cpu,
         cpu_seconds: cpu,
         servers_cpu,
         peak_rss_mib,

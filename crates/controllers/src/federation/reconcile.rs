@@ -174,7 +174,11 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
             .propagation
             .with_label_values(&[kind.gvk().kind])
             .observe(started.elapsed().as_secs_f64());
-        until_observed(ctx, kind, &written, OBSERVE_LIMIT).await;
+        // A cleanup needs no such wait: the finalizer comes off next and no reconcile follows (a
+        // retry that still sees a deleted child deletes it again, answered 404).
+        if !deleting {
+            until_observed(ctx, kind, &written, OBSERVE_LIMIT).await;
+        }
     }
     let mut status = plan.status.clone();
     status.observed_generation = obj.meta().generation.map(gatefed_model::Int64String);
