@@ -27,6 +27,9 @@ pub enum Bench {
         /// Repetitions of each configuration.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Install Gloo's CRDs on every cluster before measuring memory (what a member holds).
+        #[arg(long)]
+        gloo_crds: bool,
     },
     /// Federation at scale: N members x M federated objects with the release controller binary.
     Propagation(propagation::Args),
@@ -51,7 +54,7 @@ pub enum Bench {
 
 pub fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
-        Bench::Testenv { runs } => tokio::runtime::Runtime::new()?.block_on(testenv(runs)),
+        Bench::Testenv { runs, gloo_crds } => tokio::runtime::Runtime::new()?.block_on(testenv(runs, gloo_crds)),
         Bench::Propagation(args) => propagation::run(&crate::workspace_root(), args),
         Bench::Discovery(args) => discovery::run(&crate::workspace_root(), args),
         Bench::Hostile => hostile::run(&crate::workspace_root()),
@@ -63,7 +66,7 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
     }
 }
 
-async fn testenv(runs: usize) -> anyhow::Result<()> {
+async fn testenv(runs: usize, gloo_crds: bool) -> anyhow::Result<()> {
     println!(
         "{:<12} {:>8} {:>12} {:>12} {:>14} {:>14} {:>16}",
         "etcd", "clusters", "start p50", "start max", "apiserver RSS*", "etcd RSS*", "RSS per cluster*"
@@ -86,8 +89,13 @@ async fn testenv(runs: usize) -> anyhow::Result<()> {
                 )
                 .await?;
                 times.push(started.elapsed());
+                if gloo_crds {
+                    for c in env.clusters() {
+                        c.install_gloo_crds().await?;
+                    }
+                }
                 // Settle, then read resident memory of every process.
-                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                tokio::time::sleep(std::time::Duration::from_secs(if gloo_crds { 10 } else { 2 })).await;
                 let api: Vec<u32> = env.clusters().iter().filter_map(|c| c.apiserver_pid()).collect();
                 api_rss.push(api.iter().map(|p| rss_kib(*p)).sum::<u64>());
                 etcd_rss.push(
@@ -117,6 +125,11 @@ async fn testenv(runs: usize) -> anyhow::Result<()> {
             );
         }
     }
-    println!("* median over the {runs} runs, each read 2 s after start");
+    let when = if gloo_crds {
+        "10 s after Gloo's CRDs were installed"
+    } else {
+        "2 s after start"
+    };
+    println!("* median over the {runs} runs, each read {when}");
     Ok(())
 }
