@@ -43,33 +43,6 @@ pub fn on_change(ctx: &Arc<Ctx>, cluster: &str, kind: FederatedKind, what: &Chan
     }
 }
 
-/// Looks again at the children of a deleted object once its finalizer is off, a few times while
-/// the admin cache catches up. A child that reached a member store only during the cleanup (a
-/// write whose answer came after the cleanup's observation, or a watch that lagged) was skipped by
-/// [`on_change`] while its owner was still live; nothing would look at it again before the sweep.
-pub fn after_release(ctx: &Arc<Ctx>, kind: FederatedKind, namespace: &str, name: &str) {
-    let (ctx, namespace, name) = (ctx.clone(), namespace.to_owned(), name.to_owned());
-    let owner = owner_id(&namespace, &name);
-    tokio::spawn(async move {
-        for pause in [1, 2, 7, 20] {
-            tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
-            if ctx.handles.lookup(kind, &namespace, &name).is_some() {
-                continue; // the cache has not seen the delete yet (or it was created again)
-            }
-            for cluster in ctx.runtime.clusters() {
-                let Some(store) = ctx.runtime.store(&cluster, MemberKind::Gloo(kind.child_kind())) else {
-                    continue;
-                };
-                for child in store.owned_by(&owner) {
-                    if let Some(owner) = orphaned_by(&ctx, kind, &child) {
-                        delete(ctx.clone(), cluster.clone(), kind, child, owner);
-                    }
-                }
-            }
-        }
-    });
-}
-
 /// The owner id of `child` when it names a federated object that does not exist.
 fn orphaned_by(ctx: &Ctx, kind: FederatedKind, child: &DynamicObject) -> Option<String> {
     let owner = child.metadata.labels.as_ref()?.get(OWNER_KEY)?;
