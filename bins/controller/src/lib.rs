@@ -137,16 +137,22 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     config.pool.namespace = config.namespace.clone();
-    let kube_config = gatefed_clients::kubeconfig::load_config(config.kubeconfig.as_deref(), config.context.as_deref())
-        .await
-        .or_else(|e| {
-            if config.kubeconfig.is_none() {
-                kube::Config::incluster().map_err(|_| e)
-            } else {
-                Err(e)
-            }
-        })
-        .context("cannot build a client for the admin cluster")?;
+    let mut kube_config =
+        gatefed_clients::kubeconfig::load_config(config.kubeconfig.as_deref(), config.context.as_deref())
+            .await
+            .or_else(|e| {
+                if config.kubeconfig.is_none() {
+                    kube::Config::incluster().map_err(|_| e)
+                } else {
+                    Err(e)
+                }
+            })
+            .context("cannot build a client for the admin cluster")?;
+    // kube's own retry layer sleeps inside a request on 429/503, doubling up to 1000 s. While an
+    // admin API server restarted, every reconcile slot sat in such sleeps for minutes, and the
+    // controller stopped reading its watches meanwhile (chaos: admin-apiserver-restart). A failed
+    // request fails the reconcile instead, which requeues with its own bounded backoff.
+    kube_config.default_retry = false;
     // The admin client counts its requests (`gatefed_admin_requests_total`) as member clients do.
     let admin_metrics = gatefed_clients::metrics::RequestMetrics::admin(&shared.registry)?;
     let admin = kube::client::ClientBuilder::try_from(kube_config)

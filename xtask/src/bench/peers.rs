@@ -23,20 +23,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use futures::StreamExt;
 use gatefed_testenv::TestEnv;
 use gatefed_testenv::kubefed::KubeFed;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
 use super::propagation::{
-    NS, Seen, Shape, create_all, gatefed_object, line, registered_federation, time_updates, watch_members,
+    NS, Seen, Shape, create_all, delete_and_wait, gatefed_object, line, registered_federation, time_updates,
+    watch_members,
 };
 use super::util::{
-    Controller, build_release_controller, cpu_seconds, free_port, http_get, peak_rss_kib, percentile, upstreams_served,
+    Controller, build_release_controller, cpu_seconds, free_port, peak_rss_kib, percentile, upstreams_served,
+    wait_http_ok,
 };
 
 /// Benchmark size.
@@ -252,25 +253,7 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
     let deletes = args.deletes.min(args.objects);
     println!("{label}: deleting {deletes} objects at once...");
     let cpu_at_delete = (cpu_seconds(pid), servers_cpu());
-    let t0 = Instant::now();
-    futures::stream::iter(0..deletes)
-        .for_each_concurrent(16, |i| {
-            let fed = fed.clone();
-            async move {
-                if let Err(e) = fed.delete(&format!("us-{i}"), &DeleteParams::default()).await {
-                    eprintln!("delete us-{i} failed: {e}");
-                }
-            }
-        })
-        .await;
-    let deletes_issued = t0.elapsed();
-    let mut delete_gone = Duration::ZERO;
-    for i in 0..deletes {
-        let at = seen
-            .wait_gone(members.len(), &format!("us-{i}"), Duration::from_secs(300))
-            .await?;
-        delete_gone = delete_gone.max(at.duration_since(t0));
-    }
+    let (deletes_issued, delete_gone) = delete_and_wait(&fed, &seen, members.len(), deletes).await?;
     let delete_cpu = (cpu_seconds(pid) - cpu_at_delete.0, servers_cpu() - cpu_at_delete.1);
     let cpu = cpu_seconds(pid) - cpu_before;
     let servers_cpu = servers_cpu() - servers_before;
@@ -533,16 +516,13 @@ async fn start_kubefed(binary: &Path, tuned: bool, kubeconfig: &Path, log: &Path
             .spawn()
             .context("start KubeFed's controller-manager")?,
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http_get(health, "/healthz").is_none_or(|r| !r.contains("200 OK")) {
-        if Instant::now() > deadline {
-            bail!(
-                "KubeFed's controller-manager did not answer /healthz:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_http_ok(
+        health,
+        "/healthz",
+        log,
+        "KubeFed's controller-manager did not answer /healthz",
+    )
+    .await?;
     Ok(controller)
 }
 

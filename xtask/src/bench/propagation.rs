@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use gatefed_model::{FederatedKind, GlooKind};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -222,6 +222,36 @@ pub(super) async fn time_updates(
         l.sort();
     }
     Ok((last_member, per_member))
+}
+
+/// Deletes `us-0..us-{count}` at once (16 at a time) and waits until each has left all `members`:
+/// how long the deletes took to be answered, and until the last child was gone.
+pub(super) async fn delete_and_wait(
+    fed: &Api<DynamicObject>,
+    seen: &Seen,
+    members: usize,
+    count: usize,
+) -> anyhow::Result<(Duration, Duration)> {
+    let t0 = Instant::now();
+    futures::stream::iter(0..count)
+        .for_each_concurrent(16, |i| {
+            let fed = fed.clone();
+            async move {
+                if let Err(e) = fed.delete(&format!("us-{i}"), &DeleteParams::default()).await {
+                    eprintln!("delete us-{i} failed: {e}");
+                }
+            }
+        })
+        .await;
+    let issued = t0.elapsed();
+    let mut gone = Duration::ZERO;
+    for i in 0..count {
+        let at = seen
+            .wait_gone(members, &format!("us-{i}"), Duration::from_secs(300))
+            .await?;
+        gone = gone.max(at.duration_since(t0));
+    }
+    Ok((issued, gone))
 }
 
 /// Creates objects `us-0..us-{count}`, placed on every member, 16 at a time; each one's write time.

@@ -14,11 +14,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use kube::api::DeleteParams;
 
 use super::propagation::{
-    clients_of, create_all, gatefed_object, line, registered_federation, start_watched, time_updates, wait_placed,
+    clients_of, create_all, delete_and_wait, gatefed_object, line, registered_federation, start_watched, time_updates,
+    wait_placed,
 };
 use super::sim::SimMember;
 use super::util::{
@@ -167,22 +167,7 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
 
     let deletes = args.deletes.min(args.objects);
     println!("{n} members: deleting {deletes} objects at once...");
-    let t0 = Instant::now();
-    futures::stream::iter(0..deletes)
-        .for_each_concurrent(16, |i| {
-            let fed = fed.clone();
-            async move {
-                if let Err(e) = fed.delete(&format!("us-{i}"), &DeleteParams::default()).await {
-                    eprintln!("delete us-{i} failed: {e}");
-                }
-            }
-        })
-        .await;
-    let mut delete_gone = Duration::ZERO;
-    for i in 0..deletes {
-        let at = seen.wait_gone(n, &format!("us-{i}"), Duration::from_secs(300)).await?;
-        delete_gone = delete_gone.max(at.duration_since(t0));
-    }
+    let (_, delete_gone) = delete_and_wait(&fed, &seen, n, deletes).await?;
     // The restart below is "in sync" only once the deleted objects are gone from admin too.
     wait_count(&fed, args.objects - deletes).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;

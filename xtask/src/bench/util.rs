@@ -77,17 +77,20 @@ pub async fn start_controller_with(
             .spawn()
             .context("start the controller")?,
     };
+    wait_http_ok(health_port, "/readyz", log, "the controller did not become ready").await?;
+    Ok((controller, metrics_port))
+}
+
+/// Waits (60 s at most) until `path` on the loopback `port` answers 200; the error carries `log`.
+pub async fn wait_http_ok(port: u16, path: &str, log: &Path, failure: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while http_get(health_port, "/readyz").is_none_or(|r| !r.contains("200 OK")) {
+    while http_get(port, path).is_none_or(|r| !r.contains("200 OK")) {
         if Instant::now() > deadline {
-            bail!(
-                "the controller did not become ready:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
+            bail!("{failure}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok((controller, metrics_port))
+    Ok(())
 }
 
 /// Starts `admin` and the members, installs gatefed's CRDs and the namespace on admin and Gloo's CRDs
