@@ -151,16 +151,7 @@ fn build_helm(dir: &Path, progress: &mut impl FnMut(&str)) -> Result<()> {
 
 /// The staging modules `k8s.io/kubernetes` replaces with local paths, read from its own go.mod.
 fn staging_modules(module: &Path) -> Result<Vec<String>> {
-    let spec = format!("k8s.io/kubernetes@{KUBERNETES_VERSION}");
-    let out = run_go_output(
-        module,
-        "go mod download k8s.io/kubernetes",
-        &["mod", "download", "-json", &spec],
-    )?;
-    let info: serde_json::Value = serde_json::from_slice(&out).map_err(|e| Error::Build {
-        step: "go mod download k8s.io/kubernetes".into(),
-        detail: format!("unexpected output: {e}"),
-    })?;
+    let info = mod_download(module, &format!("k8s.io/kubernetes@{KUBERNETES_VERSION}"))?;
     let gomod = info["GoMod"].as_str().unwrap_or_default();
     let text = std::fs::read_to_string(gomod).map_err(io_err("read", gomod))?;
     let modules: Vec<String> = text
@@ -177,6 +168,16 @@ fn staging_modules(module: &Path) -> Result<Vec<String>> {
         });
     }
     Ok(modules)
+}
+
+/// `go mod download -json <spec>`: where the module cache holds it (`Dir`, `GoMod`, ...).
+pub(crate) fn mod_download(module: &Path, spec: &str) -> Result<serde_json::Value> {
+    let step = format!("go mod download {spec}");
+    let out = run_go_output(module, &step, &["mod", "download", "-json", spec])?;
+    serde_json::from_slice(&out).map_err(|e| Error::Build {
+        step,
+        detail: format!("unexpected output: {e}"),
+    })
 }
 
 fn major_minor(version: &str) -> (&str, &str) {
@@ -211,7 +212,7 @@ pub(crate) fn run_go(module: &Path, step: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn run_go_output(module: &Path, step: &str, args: &[&str]) -> Result<Vec<u8>> {
+fn run_go_output(module: &Path, step: &str, args: &[&str]) -> Result<Vec<u8>> {
     let out = go_command(module, args)
         .output()
         .map_err(|e| build_err(step, e.to_string()))?;
@@ -221,7 +222,7 @@ pub(crate) fn run_go_output(module: &Path, step: &str, args: &[&str]) -> Result<
     Ok(out.stdout)
 }
 
-pub(crate) fn build_err(step: &str, detail: String) -> Error {
+fn build_err(step: &str, detail: String) -> Error {
     Error::Build {
         step: step.to_owned(),
         detail: format!("{detail}. Check that the Go module proxy is reachable (GOPROXY) and the disk has ~3 GiB free"),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::assets::{KUBEFED_VERSION, cache_dir};
 use crate::error::{Error, Result, io_err};
-use crate::gobuild::{go_version, run_go, run_go_output, write};
+use crate::gobuild::{go_version, mod_download, run_go, write};
 
 /// Requests per second (and burst) the tuned build allows per member; the release allows 20 / 30.
 pub const TUNED_MEMBER_QPS: (u32, u32) = (1000, 2000);
@@ -47,14 +47,14 @@ pub fn ensure_built(mut progress: impl FnMut(&str)) -> Result<KubeFed> {
     ]
     .iter()
     .any(|b| !b.is_file());
+    write_module(&module, None)?;
     if missing {
         progress(&format!("using {}", go_version()?));
+        progress(&format!(
+            "[kubefed 1/3] resolving sigs.k8s.io/kubefed@{KUBEFED_VERSION}"
+        ));
+        run_go(&module, "go mod tidy (kubefed)", &["mod", "tidy"])?;
     }
-    write_module(&module, None)?;
-    progress(&format!(
-        "[kubefed 1/3] resolving sigs.k8s.io/kubefed@{KUBEFED_VERSION}"
-    ));
-    run_go(&module, "go mod tidy (kubefed)", &["mod", "tidy"])?;
     let source = module_dir(&module)?;
     if !bins.controller_manager.is_file() || !bins.kubefedctl.is_file() {
         progress("[kubefed 2/3] compiling controller-manager and kubefedctl (a few minutes on 2 cores)");
@@ -94,12 +94,7 @@ fn write_module(module: &Path, replace: Option<&str>) -> Result<()> {
 
 /// Where the Go module cache holds KubeFed's source.
 fn module_dir(module: &Path) -> Result<PathBuf> {
-    let spec = format!("sigs.k8s.io/kubefed@{KUBEFED_VERSION}");
-    let out = run_go_output(module, "go mod download kubefed", &["mod", "download", "-json", &spec])?;
-    let info: serde_json::Value = serde_json::from_slice(&out).map_err(|e| Error::Build {
-        step: "go mod download kubefed".into(),
-        detail: format!("unexpected output: {e}"),
-    })?;
+    let info = mod_download(module, &format!("sigs.k8s.io/kubefed@{KUBEFED_VERSION}"))?;
     Ok(PathBuf::from(info["Dir"].as_str().unwrap_or_default()))
 }
 
