@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use litemap::LiteMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -80,9 +81,12 @@ pub struct DestinationStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterPlacementStatus {
+    // A sorted vector, not a B-tree: almost always one namespace, and a B-tree node would cost over
+    // a kilobyte per (object, cluster) in every cached federated object.
     /// Destination status by namespace.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub namespaces: BTreeMap<String, DestinationStatus>,
+    #[serde(default, skip_serializing_if = "LiteMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, DestinationStatus>")]
+    pub namespaces: LiteMap<String, DestinationStatus>,
 }
 
 /// What one controller reports for one federated object.

@@ -29,8 +29,8 @@ use gatefed_placement::{FederatedInput, desired_children};
 use interest::Interest;
 use kube::api::{DynamicObject, ListParams};
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, reflector};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info};
@@ -212,7 +212,12 @@ fn controller<K: FederatedResource>(
     let one = futures::stream::unfold(one_rx, |mut rx| async { rx.recv().await.map(|r| (r, rx)) });
     let all = futures::stream::unfold(all_rx, |mut rx| async { rx.recv().await.map(|r| (r, rx)) });
     let mut stop = stop.clone();
-    let controller = Controller::new(Api::<K>::all(ctx.admin.clone()), watcher::Config::default())
+    // managedFields are dropped before the cache: nothing reads them from the admin objects, and
+    // with one status entry per member they were the largest part of every cached object.
+    let (reader, writer) = reflector::store();
+    let objects = watcher(Api::<K>::all(ctx.admin.clone()), watcher::Config::default())
+        .modify(|o: &mut K| o.meta_mut().managed_fields = None);
+    let controller = Controller::for_stream(reflector(writer, objects).applied_objects(), reader)
         .with_config(controller::Config::default().concurrency(ctx.settings.concurrent_reconciles))
         .reconcile_on(one)
         .reconcile_all_on(all)
