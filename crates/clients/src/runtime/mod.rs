@@ -258,10 +258,14 @@ impl MemberRuntime {
         let Some(store) = self.store(cluster, kind) else {
             return true;
         };
-        match (resource_version, store.version_of(namespace, name)) {
+        match (resource_version, store.get(namespace, name)) {
             (None, current) => current.is_none(),
             (Some(_), None) => false,
-            (Some(wrote), Some(have)) => have.is_some_and(|have| not_older(&have, wrote)),
+            (Some(wrote), Some(obj)) => obj
+                .metadata
+                .resource_version
+                .as_deref()
+                .is_some_and(|have| not_older(have, wrote)),
         }
     }
 

@@ -1,17 +1,11 @@
 //! One (cluster, kind)'s objects as last listed and watched: keyed by namespace and name, indexed by
 //! the owner label, with the readiness of the watch that fills it.
-//!
-//! Objects are held as their JSON bytes and parsed when read. A parsed object costs several times
-//! its JSON (every label, annotation and spec map is a B-tree node of hundreds of bytes), and the
-//! stores hold one object per (federated object, member) pair: at 100 members that difference was
-//! most of the controller's memory. Reads are a few microseconds each.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use gatefed_model::owner::{OWNER_KEY, claimed_owner, owner_label_value};
+use gatefed_model::owner::{OWNER_KEY, claimed_owner, is_owned_by, owner_label_value};
 use kube::api::DynamicObject;
-use serde::de::DeserializeOwned;
 
 use super::change::{ChangeKind, ListFailure, Readiness};
 
@@ -26,71 +20,15 @@ pub fn key_of(obj: &DynamicObject) -> ObjectKey {
     )
 }
 
-/// One stored object: what the store itself compares and indexes, and the object as JSON.
-struct Entry {
-    resource_version: Option<Box<str>>,
-    owner_label: Option<Box<str>>,
-    owner_annotation: Option<Box<str>>,
-    json: Box<[u8]>,
-}
-
-impl Entry {
-    fn of(obj: &DynamicObject) -> Self {
-        let meta = &obj.metadata;
-        Self {
-            resource_version: meta.resource_version.as_deref().map(Box::from),
-            owner_label: meta
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(OWNER_KEY))
-                .map(|l| Box::from(l.as_str())),
-            owner_annotation: meta
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(OWNER_KEY))
-                .map(|a| Box::from(a.as_str())),
-            // Serializing a DynamicObject cannot fail (string keys, no non-finite floats from JSON).
-            json: serde_json::to_vec(obj).unwrap_or_default().into_boxed_slice(),
-        }
-    }
-
-    /// The object; `None` only if its bytes do not parse back, which would be a bug.
-    fn object(&self) -> Option<Arc<DynamicObject>> {
-        self.read_as().map(Arc::new)
-    }
-
-    /// The object read straight into `T`; `None` (logged) if it does not fit.
-    fn read_as<T: DeserializeOwned>(&self) -> Option<T> {
-        serde_json::from_slice(&self.json)
-            .map_err(|error| tracing::debug!(%error, "skipping an object that does not fit the reader's type"))
-            .ok()
-    }
-
-    /// The owner it claims: the owner annotation, else the (possibly hashed) owner label.
-    fn claimed_owner(&self) -> Option<&str> {
-        self.owner_annotation.as_deref().or(self.owner_label.as_deref())
-    }
-
-    /// Whether its owner marks name `owner_id`, as `gatefed_model::owner::is_owned_by` decides for a whole object.
-    fn owned_by(&self, owner_id: &str) -> bool {
-        self.owner_label.as_deref() == Some(owner_label_value(owner_id).as_str())
-            && self.owner_annotation.as_deref().is_none_or(|a| a == owner_id)
-    }
-
-    fn same_version(&self, other: &Entry) -> bool {
-        self.resource_version.is_some() && self.resource_version == other.resource_version
-    }
-}
-
 #[derive(Default)]
 struct State {
-    objects: HashMap<ObjectKey, Entry>,
+    objects: HashMap<ObjectKey, Arc<DynamicObject>>,
     /// Owner label value -> keys of objects carrying it, sorted (a Vec: almost always one key, and
     /// a set's node would cost ten times the key for each federated object on each member).
     by_owner: HashMap<String, Vec<ObjectKey>>,
     readiness: Readiness,
     /// Objects of a list in progress (a watch restart); swapped in when the list completes.
-    relist: Option<HashMap<ObjectKey, Entry>>,
+    relist: Option<HashMap<ObjectKey, Arc<DynamicObject>>>,
 }
 
 /// The objects of one kind on one cluster. Readers get consistent snapshots of single objects;
@@ -119,49 +57,25 @@ impl KindStore {
         self.read()
             .objects
             .get(&(namespace.to_owned(), name.to_owned()))
-            .and_then(Entry::object)
-    }
-
-    /// Whether `namespace/name` is held, and its resourceVersion: `None` when absent, without
-    /// reading the object (writers poll this until they see their own writes).
-    pub fn version_of(&self, namespace: &str, name: &str) -> Option<Option<String>> {
-        self.read()
-            .objects
-            .get(&(namespace.to_owned(), name.to_owned()))
-            .map(|e| e.resource_version.as_deref().map(str::to_owned))
+            .cloned()
     }
 
     /// Objects whose owner marks name the federated object `owner_id` (`<namespace>.<name>`).
     pub fn owned_by(&self, owner_id: &str) -> Vec<Arc<DynamicObject>> {
-        self.owned_by_as::<DynamicObject>(owner_id)
-            .into_iter()
-            .map(Arc::new)
-            .collect()
-    }
-
-    /// [`owned_by`](Self::owned_by), each read straight into `T` (see [`list_as`](Self::list_as)).
-    pub fn owned_by_as<T: DeserializeOwned>(&self, owner_id: &str) -> Vec<T> {
         let state = self.read();
         let Some(keys) = state.by_owner.get(&owner_label_value(owner_id)) else {
             return Vec::new();
         };
         keys.iter()
             .filter_map(|k| state.objects.get(k))
-            .filter(|e| e.owned_by(owner_id))
-            .filter_map(Entry::read_as)
+            .filter(|o| is_owned_by(o.metadata.labels.as_ref(), o.metadata.annotations.as_ref(), owner_id))
+            .cloned()
             .collect()
     }
 
     /// Every object.
     pub fn list(&self) -> Vec<Arc<DynamicObject>> {
-        self.read().objects.values().filter_map(Entry::object).collect()
-    }
-
-    /// Every object, read straight into `T`, which needs to name only the fields it wants: cheaper
-    /// than [`list`](Self::list) for a reader that looks at few fields of many objects. Objects that
-    /// do not fit `T` are skipped.
-    pub fn list_as<T: DeserializeOwned>(&self) -> Vec<T> {
-        self.read().objects.values().filter_map(Entry::read_as).collect()
+        self.read().objects.values().cloned().collect()
     }
 
     /// How many objects it holds.
@@ -176,21 +90,22 @@ impl KindStore {
 
     /// An object was added or changed; returns the change to announce, `None` for a no-op repeat.
     pub(super) fn apply(&self, obj: DynamicObject) -> Option<ChangeKind> {
+        let obj = Arc::new(obj);
         let key = key_of(&obj);
-        let entry = Entry::of(&obj);
         let mut state = self.write();
-        let previous = state.objects.remove(&key);
+        let previous = state.objects.insert(key.clone(), obj.clone());
         if let Some(prev) = &previous {
             unindex(&mut state.by_owner, &key, prev);
+            if same_version(prev, &obj) {
+                index(&mut state.by_owner, &key, &obj);
+                return None;
+            }
         }
-        index(&mut state.by_owner, &key, &entry);
-        let repeat = previous.as_ref().is_some_and(|p| p.same_version(&entry));
-        let owners = owners([previous.as_ref().and_then(|p| p.claimed_owner()), entry.claimed_owner()]);
-        state.objects.insert(key.clone(), entry);
-        (!repeat).then_some(ChangeKind::Applied {
+        index(&mut state.by_owner, &key, &obj);
+        Some(ChangeKind::Applied {
             namespace: key.0,
             name: key.1,
-            owners,
+            owners: owners([previous.as_deref(), Some(&*obj)]),
         })
     }
 
@@ -200,12 +115,10 @@ impl KindStore {
         let mut state = self.write();
         let removed = state.objects.remove(&key)?;
         unindex(&mut state.by_owner, &key, &removed);
-        let meta = &obj.metadata;
-        let claimed_now = claimed_owner(meta.labels.as_ref(), meta.annotations.as_ref());
         Some(ChangeKind::Deleted {
             namespace: key.0,
             name: key.1,
-            owners: owners([removed.claimed_owner(), claimed_now.as_deref()]),
+            owners: owners([Some(&*removed), Some(obj)]),
         })
     }
 
@@ -217,7 +130,7 @@ impl KindStore {
     /// One object of the list in progress.
     pub(super) fn relist_object(&self, obj: DynamicObject) {
         if let Some(buffer) = self.write().relist.as_mut() {
-            buffer.insert(key_of(&obj), Entry::of(&obj));
+            buffer.insert(key_of(&obj), Arc::new(obj));
         }
     }
 
@@ -244,19 +157,19 @@ impl KindStore {
                 changes.push(ChangeKind::Deleted {
                     namespace: key.0.clone(),
                     name: key.1.clone(),
-                    owners: owners([prev.claimed_owner()]),
+                    owners: owners([Some(&**prev), None]),
                 });
             }
         }
         for (key, now) in &state.objects {
             let prev = old.get(key);
-            if prev.is_some_and(|p| p.same_version(now)) {
+            if prev.is_some_and(|p| same_version(p, now)) {
                 continue;
             }
             changes.push(ChangeKind::Applied {
                 namespace: key.0.clone(),
                 name: key.1.clone(),
-                owners: owners([prev.and_then(|p| p.claimed_owner()), now.claimed_owner()]),
+                owners: owners([prev.map(|p| &**p), Some(&**now)]),
             });
         }
         changes
@@ -281,17 +194,25 @@ impl KindStore {
     }
 }
 
-fn index(by_owner: &mut HashMap<String, Vec<ObjectKey>>, key: &ObjectKey, entry: &Entry) {
-    if let Some(label) = entry.owner_label.as_deref() {
-        let keys = by_owner.entry(label.to_owned()).or_default();
+fn same_version(a: &DynamicObject, b: &DynamicObject) -> bool {
+    a.metadata.resource_version.is_some() && a.metadata.resource_version == b.metadata.resource_version
+}
+
+fn owner_label(obj: &DynamicObject) -> Option<&String> {
+    obj.metadata.labels.as_ref()?.get(OWNER_KEY)
+}
+
+fn index(by_owner: &mut HashMap<String, Vec<ObjectKey>>, key: &ObjectKey, obj: &DynamicObject) {
+    if let Some(label) = owner_label(obj) {
+        let keys = by_owner.entry(label.clone()).or_default();
         if let Err(at) = keys.binary_search(key) {
             keys.insert(at, key.clone());
         }
     }
 }
 
-fn unindex(by_owner: &mut HashMap<String, Vec<ObjectKey>>, key: &ObjectKey, entry: &Entry) {
-    if let Some(label) = entry.owner_label.as_deref()
+fn unindex(by_owner: &mut HashMap<String, Vec<ObjectKey>>, key: &ObjectKey, obj: &DynamicObject) {
+    if let Some(label) = owner_label(obj)
         && let Some(keys) = by_owner.get_mut(label)
     {
         if let Ok(at) = keys.binary_search(key) {
@@ -304,11 +225,13 @@ fn unindex(by_owner: &mut HashMap<String, Vec<ObjectKey>>, key: &ObjectKey, entr
 }
 
 /// The owners the versions of an object claim, without repeats.
-fn owners<const N: usize>(claimed: [Option<&str>; N]) -> Vec<String> {
+fn owners<const N: usize>(versions: [Option<&DynamicObject>; N]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for owner in claimed.into_iter().flatten() {
-        if !out.iter().any(|o| o == owner) {
-            out.push(owner.to_owned());
+    for o in versions.into_iter().flatten() {
+        if let Some(owner) = claimed_owner(o.metadata.labels.as_ref(), o.metadata.annotations.as_ref())
+            && !out.contains(&owner)
+        {
+            out.push(owner);
         }
     }
     out

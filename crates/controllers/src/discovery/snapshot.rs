@@ -3,9 +3,8 @@
 use gatefed_clients::runtime::MemberRuntime;
 use gatefed_discovery::{ClusterSnapshot, GlooResource};
 use gatefed_model::{GlooKind, MemberKind};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use tracing::debug;
 
 /// What the runtime holds of `cluster` now, as the translator's input.
 pub fn snapshot(runtime: &MemberRuntime, cluster: &str) -> ClusterSnapshot {
@@ -19,58 +18,27 @@ pub fn snapshot(runtime: &MemberRuntime, cluster: &str) -> ClusterSnapshot {
         gloo: GlooKind::ALL
             .into_iter()
             .map(|k| {
-                let resources = runtime
+                let objects = runtime
                     .store(cluster, MemberKind::Gloo(k))
-                    .map(|s| s.list_as::<GlooParts>())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(GlooParts::into_resource)
+                    .map(|s| s.list())
+                    .unwrap_or_default();
+                let resources = objects
+                    .iter()
+                    .map(|o| GlooResource {
+                        namespace: o.metadata.namespace.clone().unwrap_or_default(),
+                        name: o.metadata.name.clone().unwrap_or_default(),
+                        status: o.data.get("status").cloned(),
+                        watch_namespaces: o
+                            .data
+                            .pointer("/spec/watchNamespaces")
+                            .and_then(|v| v.as_array())
+                            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                            .unwrap_or_default(),
+                    })
                     .collect();
                 (k, resources)
             })
             .collect(),
-    }
-}
-
-/// The parts of a Gloo resource discovery reads; the rest of the stored object is skipped unparsed.
-#[derive(Deserialize)]
-struct GlooParts {
-    #[serde(default)]
-    metadata: NameParts,
-    #[serde(default)]
-    status: Option<Value>,
-    #[serde(default)]
-    spec: Option<SpecParts>,
-}
-
-#[derive(Deserialize, Default)]
-struct NameParts {
-    #[serde(default)]
-    namespace: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct SpecParts {
-    #[serde(default, rename = "watchNamespaces")]
-    watch_namespaces: Option<Value>,
-}
-
-impl GlooParts {
-    fn into_resource(self) -> GlooResource {
-        GlooResource {
-            namespace: self.metadata.namespace.unwrap_or_default(),
-            name: self.metadata.name.unwrap_or_default(),
-            status: self.status,
-            watch_namespaces: self
-                .spec
-                .and_then(|s| s.watch_namespaces)
-                .as_ref()
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-                .unwrap_or_default(),
-        }
     }
 }
 
@@ -79,5 +47,14 @@ fn typed<K: DeserializeOwned>(runtime: &MemberRuntime, cluster: &str, kind: Memb
     let Some(store) = runtime.store(cluster, kind) else {
         return Vec::new();
     };
-    store.list_as::<K>()
+    store
+        .list()
+        .iter()
+        .filter_map(|o| {
+            serde_json::to_value(&**o)
+                .and_then(serde_json::from_value)
+                .map_err(|e| debug!(%cluster, %kind, error = %e, "skipping an object that does not parse"))
+                .ok()
+        })
+        .collect()
 }

@@ -4,6 +4,7 @@
 //! Recorded after each reconcile; forgotten with the object.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use gatefed_model::{FederatedKind, FederatedSpec};
 use gatefed_placement::DesiredSet;
@@ -69,16 +70,17 @@ pub enum ClusterChange {
     Labels,
 }
 
-/// Every object's interest, with reverse indexes.
+/// Every object's interest, with reverse indexes. The indexes share one allocation of each id:
+/// they hold an entry per (object, cluster) pair, and a copied id is three allocations.
 #[derive(Default)]
 pub struct Interests {
-    objects: HashMap<ObjectId, Interest>,
-    by_cluster: HashMap<String, HashSet<ObjectId>>,
-    every_cluster: HashSet<ObjectId>,
-    selecting: HashSet<ObjectId>,
+    objects: HashMap<Arc<ObjectId>, Interest>,
+    by_cluster: HashMap<String, HashSet<Arc<ObjectId>>>,
+    every_cluster: HashSet<Arc<ObjectId>>,
+    selecting: HashSet<Arc<ObjectId>>,
     /// Wanted child -> the objects that want it, sorted (a Vec: almost always one object, and a
     /// set's node would cost ten times the id for every (object, cluster) pair).
-    wanted: HashMap<(FederatedKind, Wanted), Vec<ObjectId>>,
+    wanted: HashMap<(FederatedKind, Wanted), Vec<Arc<ObjectId>>>,
 }
 
 impl Interests {
@@ -88,6 +90,7 @@ impl Interests {
             return;
         }
         self.forget(&id);
+        let id = Arc::new(id);
         for c in interest.named.iter().chain(&interest.placed) {
             self.by_cluster.entry(c.clone()).or_default().insert(id.clone());
         }
@@ -99,7 +102,7 @@ impl Interests {
         }
         for w in &interest.wants {
             let ids = self.wanted.entry((id.0, w.clone())).or_default();
-            if let Err(at) = ids.binary_search(&id) {
+            if let Err(at) = ids.binary_search_by(|x| (**x).cmp(&*id)) {
                 ids.insert(at, id.clone());
             }
         }
@@ -122,7 +125,7 @@ impl Interests {
         for w in old.wants {
             let key = (id.0, w);
             if let Some(ids) = self.wanted.get_mut(&key) {
-                if let Ok(at) = ids.binary_search(id) {
+                if let Ok(at) = ids.binary_search_by(|x| (**x).cmp(id)) {
                     ids.remove(at);
                 }
                 if ids.is_empty() {
@@ -137,9 +140,15 @@ impl Interests {
         let mut out = BTreeSet::new();
         match change {
             ClusterChange::Membership => {
-                out.extend(self.by_cluster.get(cluster).into_iter().flatten().cloned());
-                out.extend(self.every_cluster.iter().cloned());
-                out.extend(self.selecting.iter().cloned());
+                out.extend(
+                    self.by_cluster
+                        .get(cluster)
+                        .into_iter()
+                        .flatten()
+                        .map(|id| (**id).clone()),
+                );
+                out.extend(self.every_cluster.iter().map(|id| (**id).clone()));
+                out.extend(self.selecting.iter().map(|id| (**id).clone()));
             }
             ClusterChange::Health => {
                 out.extend(
@@ -148,10 +157,10 @@ impl Interests {
                         .into_iter()
                         .flatten()
                         .filter(|id| self.objects.get(*id).is_some_and(|i| i.placed.contains(cluster)))
-                        .cloned(),
+                        .map(|id| (**id).clone()),
                 );
             }
-            ClusterChange::Labels => out.extend(self.selecting.iter().cloned()),
+            ClusterChange::Labels => out.extend(self.selecting.iter().map(|id| (**id).clone())),
         }
         out
     }
@@ -163,7 +172,7 @@ impl Interests {
             .into_iter()
             .flatten()
             .filter(|id| id.0 == kind && self.objects.get(*id).is_some_and(|i| i.placed.contains(cluster)))
-            .cloned()
+            .map(|id| (**id).clone())
             .collect()
     }
 
@@ -173,7 +182,7 @@ impl Interests {
             .get(&(kind, (cluster.to_owned(), namespace.to_owned(), name.to_owned())))
             .into_iter()
             .flatten()
-            .cloned()
+            .map(|id| (**id).clone())
             .collect()
     }
 
@@ -184,7 +193,7 @@ impl Interests {
 
     /// Every recorded object.
     pub fn ids(&self) -> Vec<ObjectId> {
-        self.objects.keys().cloned().collect()
+        self.objects.keys().map(|id| (**id).clone()).collect()
     }
 
     /// How many objects are recorded.

@@ -9,11 +9,8 @@ use gatefed_model::{FederatedKind, MemberKind};
 use gatefed_placement::{
     ClusterObservation, DesiredSet, HASH_ANNOTATION, Inventory, Observed, ObservedObject, Ownership,
 };
-use std::collections::BTreeMap;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::DynamicObject;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::context::Ctx;
@@ -41,10 +38,10 @@ pub fn observe(ctx: &Ctx, who: &Observer, inventory: &Inventory, desired: Option
                 Readiness::Pending { .. } => ClusterObservation::Pending,
                 Readiness::Failed(f) => ClusterObservation::Failed(f.message),
                 Readiness::Synced => {
-                    let mut objects: BTreeMap<(String, String), ObservedObject> = store
-                        .owned_by_as::<ChildParts>(owner)
-                        .into_iter()
-                        .map(|c| c.observed(Ownership::Ours))
+                    let mut objects: std::collections::BTreeMap<(String, String), ObservedObject> = store
+                        .owned_by(owner)
+                        .iter()
+                        .map(|o| (key(o), observed(o, Ownership::Ours)))
                         .collect();
                     let wanted = desired
                         .into_iter()
@@ -74,6 +71,13 @@ pub fn observe(ctx: &Ctx, who: &Observer, inventory: &Inventory, desired: Option
         result.clusters.insert(cluster.clone(), observation);
     }
     result
+}
+
+fn key(o: &DynamicObject) -> (String, String) {
+    (
+        o.metadata.namespace.clone().unwrap_or_default(),
+        o.metadata.name.clone().unwrap_or_default(),
+    )
 }
 
 /// Whose an object in the way is; a claimed owner is live when the controller's cache holds it
@@ -111,65 +115,17 @@ fn older_wanter(ctx: &Ctx, who: &Observer, cluster: &str, ns: &str, name: &str) 
 /// An observed child: what the engine compares (labels, annotations, spec) and its Gloo status.
 pub fn observed(obj: &DynamicObject, ownership: Ownership) -> ObservedObject {
     let meta = &obj.metadata;
-    observed_object(
-        ownership,
-        meta.labels.clone().unwrap_or_default(),
-        meta.annotations.clone().unwrap_or_default(),
-        obj.data.get("spec").cloned().unwrap_or(Value::Null),
-        obj.data.get("status"),
-    )
-}
-
-fn observed_object(
-    ownership: Ownership,
-    labels: BTreeMap<String, String>,
-    annotations: BTreeMap<String, String>,
-    spec: Value,
-    status: Option<&Value>,
-) -> ObservedObject {
+    let content = json!({
+        "metadata": {
+            "labels": meta.labels.clone().unwrap_or_default(),
+            "annotations": meta.annotations.clone().unwrap_or_default(),
+        },
+        "spec": obj.data.get("spec").cloned().unwrap_or(Value::Null),
+    });
     ObservedObject {
         ownership,
-        hash: annotations.get(HASH_ANNOTATION).cloned(),
-        content: json!({"metadata": {"labels": labels, "annotations": annotations}, "spec": spec}),
-        gloo_status: read_status(status, None).map(|s| s.to_child_status()),
-    }
-}
-
-/// The parts of a child the engine compares, read straight from the member store (a whole object
-/// would be parsed only to be copied from: this runs for every child of every reconciled object).
-#[derive(Deserialize)]
-struct ChildParts {
-    metadata: ChildMeta,
-    #[serde(default)]
-    spec: Value,
-    #[serde(default)]
-    status: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct ChildMeta {
-    #[serde(default)]
-    namespace: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    labels: Option<BTreeMap<String, String>>,
-    #[serde(default)]
-    annotations: Option<BTreeMap<String, String>>,
-}
-
-impl ChildParts {
-    /// Its (namespace, name) and what the engine sees of it.
-    fn observed(self, ownership: Ownership) -> ((String, String), ObservedObject) {
-        let m = self.metadata;
-        let key = (m.namespace.unwrap_or_default(), m.name.unwrap_or_default());
-        let observed = observed_object(
-            ownership,
-            m.labels.unwrap_or_default(),
-            m.annotations.unwrap_or_default(),
-            self.spec,
-            self.status.as_ref(),
-        );
-        (key, observed)
+        hash: meta.annotations.as_ref().and_then(|a| a.get(HASH_ANNOTATION)).cloned(),
+        content,
+        gloo_status: read_status(obj.data.get("status"), None).map(|s| s.to_child_status()),
     }
 }
