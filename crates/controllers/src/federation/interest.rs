@@ -59,6 +59,11 @@ impl Interest {
     }
 }
 
+/// An id out of the indexes' shared allocation.
+fn copied(id: &Arc<ObjectId>) -> ObjectId {
+    (**id).clone()
+}
+
 /// A change to the set of clusters, as far as interests are concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClusterChange {
@@ -140,15 +145,9 @@ impl Interests {
         let mut out = BTreeSet::new();
         match change {
             ClusterChange::Membership => {
-                out.extend(
-                    self.by_cluster
-                        .get(cluster)
-                        .into_iter()
-                        .flatten()
-                        .map(|id| (**id).clone()),
-                );
-                out.extend(self.every_cluster.iter().map(|id| (**id).clone()));
-                out.extend(self.selecting.iter().map(|id| (**id).clone()));
+                out.extend(self.by_cluster.get(cluster).into_iter().flatten().map(copied));
+                out.extend(self.every_cluster.iter().map(copied));
+                out.extend(self.selecting.iter().map(copied));
             }
             ClusterChange::Health => {
                 out.extend(
@@ -157,10 +156,10 @@ impl Interests {
                         .into_iter()
                         .flatten()
                         .filter(|id| self.objects.get(*id).is_some_and(|i| i.placed.contains(cluster)))
-                        .map(|id| (**id).clone()),
+                        .map(copied),
                 );
             }
-            ClusterChange::Labels => out.extend(self.selecting.iter().map(|id| (**id).clone())),
+            ClusterChange::Labels => out.extend(self.selecting.iter().map(copied)),
         }
         out
     }
@@ -172,7 +171,7 @@ impl Interests {
             .into_iter()
             .flatten()
             .filter(|id| id.0 == kind && self.objects.get(*id).is_some_and(|i| i.placed.contains(cluster)))
-            .map(|id| (**id).clone())
+            .map(copied)
             .collect()
     }
 
@@ -182,7 +181,7 @@ impl Interests {
             .get(&(kind, (cluster.to_owned(), namespace.to_owned(), name.to_owned())))
             .into_iter()
             .flatten()
-            .map(|id| (**id).clone())
+            .map(copied)
             .collect()
     }
 
@@ -193,7 +192,7 @@ impl Interests {
 
     /// Every recorded object.
     pub fn ids(&self) -> Vec<ObjectId> {
-        self.objects.keys().map(|id| (**id).clone()).collect()
+        self.objects.keys().map(copied).collect()
     }
 
     /// How many objects are recorded.
