@@ -107,13 +107,16 @@ async fn stores_are_indexed_by_name_and_owner_and_trimmed() {
     let mut owned: Vec<String> = store
         .owned_by("gloo-system.fa")
         .iter()
-        .map(|o| o.metadata.name.clone().unwrap())
+        .map(|o| o.name().to_owned())
         .collect();
     owned.sort();
     assert_eq!(owned, ["a", "b"]);
     assert!(store.owned_by("gloo-system.nobody").is_empty());
     let d = store.get("gloo-system", "d").unwrap();
-    assert!(d.metadata.managed_fields.is_none(), "managedFields are not kept");
+    assert!(
+        d.to_dynamic().metadata.managed_fields.is_none(),
+        "managedFields are not kept"
+    );
 
     // A change of owner is announced with both owners, and the index follows.
     fake.put(&upstreams(), upstream("b", Some("team-b.fc")));

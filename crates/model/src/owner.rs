@@ -50,11 +50,12 @@ pub fn is_owned_by(
     annotations: Option<&BTreeMap<String, String>>,
     id: &str,
 ) -> bool {
-    let label_ok = labels
-        .and_then(|l| l.get(OWNER_KEY))
-        .is_some_and(|v| *v == owner_label_value(id));
-    let annotation_ok = annotations.and_then(|a| a.get(OWNER_KEY)).is_none_or(|v| v == id);
-    label_ok && annotation_ok
+    marks_name(owner_mark(labels), owner_mark(annotations), id)
+}
+
+/// [`is_owned_by`] from the owner label and owner annotation alone.
+pub fn marks_name(label: Option<&str>, annotation: Option<&str>, id: &str) -> bool {
+    label.is_some_and(|v| v == owner_label_value(id)) && annotation.is_none_or(|v| v == id)
 }
 
 /// The owner a child claims, from its annotation, else its label (which may be hashed).
@@ -62,10 +63,16 @@ pub fn claimed_owner(
     labels: Option<&BTreeMap<String, String>>,
     annotations: Option<&BTreeMap<String, String>>,
 ) -> Option<String> {
-    annotations
-        .and_then(|a| a.get(OWNER_KEY))
-        .or_else(|| labels.and_then(|l| l.get(OWNER_KEY)))
-        .cloned()
+    claimed_by_marks(owner_mark(labels), owner_mark(annotations))
+}
+
+/// [`claimed_owner`] from the owner label and owner annotation alone.
+pub fn claimed_by_marks(label: Option<&str>, annotation: Option<&str>) -> Option<String> {
+    annotation.or(label).map(str::to_owned)
+}
+
+fn owner_mark(map: Option<&BTreeMap<String, String>>) -> Option<&str> {
+    map.and_then(|m| m.get(OWNER_KEY)).map(String::as_str)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! The member runtime: the one place that watches member clusters.
 //!
 //! For every registered cluster it runs exactly one watch per (cluster, kind) — the Gloo kinds and
-//! the Kubernetes kinds discovery reads — into a [`KindStore`] (by namespace/name, indexed by owner
-//! label), with a [`Readiness`] that says why a kind cannot be listed (forbidden, not installed).
+//! the Kubernetes kinds discovery reads — into a [`KindStore`] of compact [`StoredObject`]s (by
+//! namespace/name, indexed by owner label), with a [`Readiness`] that says why a kind cannot be
+//! listed (forbidden, not installed).
 //! Watches start and stop in one place as the [`ClusterPool`] reports clusters joining, changing
 //! credentials and leaving. Every change is announced on a broadcast channel that any number of
 //! consumers (federation, discovery, failover, the dashboard) subscribe to; none of them opens a
@@ -21,7 +22,7 @@
 //!         (change.kind, &change.what)
 //!     {
 //!         let store = runtime.store(&change.cluster, change.kind).expect("a watched kind has a store");
-//!         println!("{} {namespace}/{name}: {:?}", change.cluster, store.get(namespace, name).map(|o| o.data.clone()));
+//!         println!("{} {namespace}/{name}: {:?}", change.cluster, store.get(namespace, name).map(|o| o.field("spec")));
 //!     }
 //! }
 //! # Ok(()) }
@@ -29,6 +30,7 @@
 
 mod change;
 mod store;
+mod stored;
 mod trim;
 mod watch;
 
@@ -44,6 +46,7 @@ use tracing::{info, warn};
 
 pub use change::{Change, ChangeKind, FailureReason, ListFailure, Readiness};
 pub use store::{KindStore, ObjectKey, key_of};
+pub use stored::StoredObject;
 pub use trim::trim;
 pub use watch::WatchSpec;
 
@@ -261,11 +264,7 @@ impl MemberRuntime {
         match (resource_version, store.get(namespace, name)) {
             (None, current) => current.is_none(),
             (Some(_), None) => false,
-            (Some(wrote), Some(obj)) => obj
-                .metadata
-                .resource_version
-                .as_deref()
-                .is_some_and(|have| not_older(have, wrote)),
+            (Some(wrote), Some(obj)) => obj.resource_version().is_some_and(|have| not_older(have, wrote)),
         }
     }
 

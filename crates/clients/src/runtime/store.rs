@@ -1,34 +1,37 @@
 //! One (cluster, kind)'s objects as last listed and watched: keyed by namespace and name, indexed by
-//! the owner label, with the readiness of the watch that fills it.
+//! the owner label, with the readiness of the watch that fills it. Keys are interned strings: the
+//! same namespaces, names and owner labels repeat in the store of every member.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use gatefed_model::owner::{OWNER_KEY, claimed_owner, is_owned_by, owner_label_value};
-use kube::api::DynamicObject;
+use gatefed_model::owner::{OWNER_KEY, claimed_by_marks, marks_name, owner_label_value};
+use ijson::IString;
+use kube::api::{DynamicObject, ObjectMeta};
 
 use super::change::{ChangeKind, ListFailure, Readiness};
+use super::stored::StoredObject;
 
 /// Namespace (empty for cluster-scoped objects) and name.
-pub type ObjectKey = (String, String);
+pub type ObjectKey = (IString, IString);
 
-/// The key of an object.
-pub fn key_of(obj: &DynamicObject) -> ObjectKey {
+/// The key of an object, from its metadata.
+pub fn key_of(meta: &ObjectMeta) -> ObjectKey {
     (
-        obj.metadata.namespace.clone().unwrap_or_default(),
-        obj.metadata.name.clone().unwrap_or_default(),
+        meta.namespace.as_deref().unwrap_or_default().into(),
+        meta.name.as_deref().unwrap_or_default().into(),
     )
 }
 
 #[derive(Default)]
 struct State {
-    objects: HashMap<ObjectKey, Arc<DynamicObject>>,
+    objects: HashMap<ObjectKey, Arc<StoredObject>>,
     /// Owner label value -> keys of objects carrying it, sorted (a Vec: almost always one key, and
     /// a set's node would cost ten times the key for each federated object on each member).
-    by_owner: HashMap<String, Vec<ObjectKey>>,
+    by_owner: HashMap<IString, Vec<ObjectKey>>,
     readiness: Readiness,
     /// Objects of a list in progress (a watch restart); swapped in when the list completes.
-    relist: Option<HashMap<ObjectKey, Arc<DynamicObject>>>,
+    relist: Option<HashMap<ObjectKey, Arc<StoredObject>>>,
 }
 
 /// The objects of one kind on one cluster. Readers get consistent snapshots of single objects;
@@ -53,28 +56,27 @@ impl KindStore {
     }
 
     /// The object at `namespace/name` (namespace empty for cluster-scoped kinds), whoever owns it.
-    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<DynamicObject>> {
-        self.read()
-            .objects
-            .get(&(namespace.to_owned(), name.to_owned()))
-            .cloned()
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<StoredObject>> {
+        let key: ObjectKey = (namespace.into(), name.into());
+        self.read().objects.get(&key).cloned()
     }
 
     /// Objects whose owner marks name the federated object `owner_id` (`<namespace>.<name>`).
-    pub fn owned_by(&self, owner_id: &str) -> Vec<Arc<DynamicObject>> {
+    pub fn owned_by(&self, owner_id: &str) -> Vec<Arc<StoredObject>> {
+        let label = IString::from(owner_label_value(owner_id));
         let state = self.read();
-        let Some(keys) = state.by_owner.get(&owner_label_value(owner_id)) else {
+        let Some(keys) = state.by_owner.get(&label) else {
             return Vec::new();
         };
         keys.iter()
             .filter_map(|k| state.objects.get(k))
-            .filter(|o| is_owned_by(o.metadata.labels.as_ref(), o.metadata.annotations.as_ref(), owner_id))
+            .filter(|o| marks_name(o.label(OWNER_KEY), o.annotation(OWNER_KEY), owner_id))
             .cloned()
             .collect()
     }
 
     /// Every object.
-    pub fn list(&self) -> Vec<Arc<DynamicObject>> {
+    pub fn list(&self) -> Vec<Arc<StoredObject>> {
         self.read().objects.values().cloned().collect()
     }
 
@@ -90,8 +92,8 @@ impl KindStore {
 
     /// An object was added or changed; returns the change to announce, `None` for a no-op repeat.
     pub(super) fn apply(&self, obj: DynamicObject) -> Option<ChangeKind> {
-        let obj = Arc::new(obj);
-        let key = key_of(&obj);
+        let key = key_of(&obj.metadata);
+        let obj = Arc::new(StoredObject::from(obj));
         let mut state = self.write();
         let previous = state.objects.insert(key.clone(), obj.clone());
         if let Some(prev) = &previous {
@@ -103,22 +105,22 @@ impl KindStore {
         }
         index(&mut state.by_owner, &key, &obj);
         Some(ChangeKind::Applied {
-            namespace: key.0,
-            name: key.1,
-            owners: owners([previous.as_deref(), Some(&*obj)]),
+            namespace: key.0.as_str().to_owned(),
+            name: key.1.as_str().to_owned(),
+            owners: owners([previous.as_deref().map(marks_of), Some(marks_of(&obj))]),
         })
     }
 
     /// An object was deleted.
     pub(super) fn delete(&self, obj: &DynamicObject) -> Option<ChangeKind> {
-        let key = key_of(obj);
+        let key = key_of(&obj.metadata);
         let mut state = self.write();
         let removed = state.objects.remove(&key)?;
         unindex(&mut state.by_owner, &key, &removed);
         Some(ChangeKind::Deleted {
-            namespace: key.0,
-            name: key.1,
-            owners: owners([Some(&*removed), Some(obj)]),
+            namespace: key.0.as_str().to_owned(),
+            name: key.1.as_str().to_owned(),
+            owners: owners([Some(marks_of(&removed)), Some(meta_marks(&obj.metadata))]),
         })
     }
 
@@ -130,7 +132,7 @@ impl KindStore {
     /// One object of the list in progress.
     pub(super) fn relist_object(&self, obj: DynamicObject) {
         if let Some(buffer) = self.write().relist.as_mut() {
-            buffer.insert(key_of(&obj), Arc::new(obj));
+            buffer.insert(key_of(&obj.metadata), Arc::new(StoredObject::from(obj)));
         }
     }
 
@@ -155,9 +157,9 @@ impl KindStore {
         for (key, prev) in &old {
             if !state.objects.contains_key(key) {
                 changes.push(ChangeKind::Deleted {
-                    namespace: key.0.clone(),
-                    name: key.1.clone(),
-                    owners: owners([Some(&**prev), None]),
+                    namespace: key.0.as_str().to_owned(),
+                    name: key.1.as_str().to_owned(),
+                    owners: owners([Some(marks_of(prev)), None]),
                 });
             }
         }
@@ -167,9 +169,9 @@ impl KindStore {
                 continue;
             }
             changes.push(ChangeKind::Applied {
-                namespace: key.0.clone(),
-                name: key.1.clone(),
-                owners: owners([prev.map(|p| &**p), Some(&**now)]),
+                namespace: key.0.as_str().to_owned(),
+                name: key.1.as_str().to_owned(),
+                owners: owners([prev.map(|p| marks_of(p)), Some(marks_of(now))]),
             });
         }
         changes
@@ -194,41 +196,56 @@ impl KindStore {
     }
 }
 
-fn same_version(a: &DynamicObject, b: &DynamicObject) -> bool {
-    a.metadata.resource_version.is_some() && a.metadata.resource_version == b.metadata.resource_version
+fn same_version(a: &StoredObject, b: &StoredObject) -> bool {
+    a.resource_version().is_some() && a.resource_version() == b.resource_version()
 }
 
-fn owner_label(obj: &DynamicObject) -> Option<&String> {
-    obj.metadata.labels.as_ref()?.get(OWNER_KEY)
+fn owner_label(obj: &StoredObject) -> Option<&str> {
+    obj.label(OWNER_KEY)
 }
 
-fn index(by_owner: &mut HashMap<String, Vec<ObjectKey>>, key: &ObjectKey, obj: &DynamicObject) {
+fn index(by_owner: &mut HashMap<IString, Vec<ObjectKey>>, key: &ObjectKey, obj: &StoredObject) {
     if let Some(label) = owner_label(obj) {
-        let keys = by_owner.entry(label.clone()).or_default();
+        let keys = by_owner.entry(label.into()).or_default();
         if let Err(at) = keys.binary_search(key) {
             keys.insert(at, key.clone());
         }
     }
 }
 
-fn unindex(by_owner: &mut HashMap<String, Vec<ObjectKey>>, key: &ObjectKey, obj: &DynamicObject) {
-    if let Some(label) = owner_label(obj)
-        && let Some(keys) = by_owner.get_mut(label)
+fn unindex(by_owner: &mut HashMap<IString, Vec<ObjectKey>>, key: &ObjectKey, obj: &StoredObject) {
+    if let Some(label) = owner_label(obj).map(IString::from)
+        && let Some(keys) = by_owner.get_mut(&label)
     {
         if let Ok(at) = keys.binary_search(key) {
             keys.remove(at);
         }
         if keys.is_empty() {
-            by_owner.remove(label);
+            by_owner.remove(&label);
         }
     }
 }
 
+/// An object's owner label and owner annotation.
+type OwnerMarks<'a> = (Option<&'a str>, Option<&'a str>);
+
+fn marks_of(obj: &StoredObject) -> OwnerMarks<'_> {
+    (obj.label(OWNER_KEY), obj.annotation(OWNER_KEY))
+}
+
+fn meta_marks(meta: &ObjectMeta) -> OwnerMarks<'_> {
+    (owner_mark(meta.labels.as_ref()), owner_mark(meta.annotations.as_ref()))
+}
+
+fn owner_mark(map: Option<&std::collections::BTreeMap<String, String>>) -> Option<&str> {
+    map?.get(OWNER_KEY).map(String::as_str)
+}
+
 /// The owners the versions of an object claim, without repeats.
-fn owners<const N: usize>(versions: [Option<&DynamicObject>; N]) -> Vec<String> {
+fn owners<const N: usize>(versions: [Option<OwnerMarks<'_>>; N]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for o in versions.into_iter().flatten() {
-        if let Some(owner) = claimed_owner(o.metadata.labels.as_ref(), o.metadata.annotations.as_ref())
+    for (label, annotation) in versions.into_iter().flatten() {
+        if let Some(owner) = claimed_by_marks(label, annotation)
             && !out.contains(&owner)
         {
             out.push(owner);

@@ -167,17 +167,17 @@ pub async fn yaml(AxumState(s): AxumState<State>, Query(q): Query<BTreeMap<Strin
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let (kind, namespace, name) = (get("kind"), get("namespace"), get("name"));
     let object = match q.get("cluster") {
-        None => find_admin(&s, &kind, &namespace, &name),
+        None => find_admin(&s, &kind, &namespace, &name).map(|o| (*o).clone()),
         Some(cluster) => GlooKind::ALL
             .into_iter()
             .find(|k| k.gvk().kind == kind)
             .and_then(|k| s.runtime.store(cluster, MemberKind::Gloo(k)))
-            .and_then(|store| store.get(&namespace, &name)),
+            .and_then(|store| store.get(&namespace, &name))
+            .map(|o| o.to_dynamic()),
     };
-    let Some(object) = object else {
+    let Some(mut object) = object else {
         return (StatusCode::NOT_FOUND, format!("no {kind} {namespace}/{name} here")).into_response();
     };
-    let mut object = (*object).clone();
     object.metadata.managed_fields = None;
     let text = serde_saphyr::to_string(&object).unwrap_or_default();
     if q.contains_key("download") {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use gatefed_model::gloo::read_status;
 use gatefed_model::placement_status::PlacementStatus;
 use gatefed_model::{FederatedKind, GlooKind, MemberKind};
-use kube::api::DynamicObject;
+use kube::api::{DynamicObject, ObjectMeta};
 use serde_json::{Value, json};
 
 use super::server::State;
@@ -22,19 +22,26 @@ pub const GLOO_KINDS: [GlooKind; 8] = [
     GlooKind::RateLimitConfig,
 ];
 
-fn name(o: &DynamicObject) -> (String, String) {
+fn name(meta: &ObjectMeta) -> (String, String) {
     (
-        o.metadata.namespace.clone().unwrap_or_default(),
-        o.metadata.name.clone().unwrap_or_default(),
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
     )
 }
 
-fn sorted(mut v: Vec<Arc<DynamicObject>>) -> Vec<Arc<DynamicObject>> {
+fn sorted(v: Vec<Arc<DynamicObject>>) -> Vec<Arc<DynamicObject>> {
+    sorted_by_name(v, |o| {
+        (
+            o.metadata.namespace.as_deref().unwrap_or_default(),
+            o.metadata.name.as_deref().unwrap_or_default(),
+        )
+    })
+}
+
+/// Sorted by namespace and name (admin objects and member children have different types).
+fn sorted_by_name<T>(mut v: Vec<Arc<T>>, name: impl Fn(&T) -> (&str, &str)) -> Vec<Arc<T>> {
     // Compare borrowed names: a key function would allocate two strings per comparison.
-    v.sort_by(|a, b| {
-        (a.metadata.namespace.as_deref(), a.metadata.name.as_deref())
-            .cmp(&(b.metadata.namespace.as_deref(), b.metadata.name.as_deref()))
-    });
+    v.sort_by(|a, b| name(a).cmp(&name(b)));
     v
 }
 
@@ -59,7 +66,7 @@ pub fn clusters(s: &State) -> Vec<Value> {
             let on: Vec<String> = instances
                 .iter()
                 .filter(|i| i.data.pointer("/spec/cluster").and_then(Value::as_str) == Some(c.name.as_str()))
-                .map(|i| name(i).1)
+                .map(|i| name(&i.metadata).1)
                 .collect();
             let state = if c.health.ready { "ready" } else { "not ready" };
             json!({"name": c.name, "labels": c.labels, "ready": c.health.ready, "state": state, "tone": tone(state),
@@ -90,7 +97,7 @@ pub fn instances(s: &State) -> Vec<Value> {
                 }
             }
             let state = if errors.is_empty() { "Accepted" } else { "Rejected" };
-            json!({"namespace": name(i).0, "name": name(i).1, "spec": spec, "errors": errors, "warnings": warnings,
+            json!({"namespace": name(&i.metadata).0, "name": name(&i.metadata).1, "spec": spec, "errors": errors, "warnings": warnings,
                 "tone": if errors.is_empty() { if warnings.is_empty() { "ok" } else { "warn" } } else { "bad" },
                 "state": state})
         })
@@ -112,7 +119,7 @@ pub fn federated(s: &State, kind: Option<FederatedKind>, namespace: &str, state:
             continue;
         }
         for o in sorted(store.state()) {
-            let (ns, n) = name(&o);
+            let (ns, n) = name(&o.metadata);
             if !namespace.is_empty() && ns != namespace {
                 continue;
             }
@@ -141,7 +148,7 @@ pub fn federated_object(s: &State, kind: FederatedKind, namespace: &str, object:
     let o = store
         .state()
         .into_iter()
-        .find(|o| name(o) == (namespace.to_owned(), object.to_owned()))?;
+        .find(|o| name(&o.metadata) == (namespace.to_owned(), object.to_owned()))?;
     let st = placement_status(&o, &s.settings.namespace);
     let mut namespaces: Vec<String> = st.destinations().map(|(_, ns, _)| ns.to_owned()).collect();
     namespaces.sort();
@@ -189,9 +196,9 @@ pub fn gloo_resources(s: &State, kind: Option<GlooKind>, query: &str, status: &s
             let Some(store) = s.runtime.store(&cluster, MemberKind::Gloo(*k)) else {
                 continue;
             };
-            for o in sorted(store.list()) {
-                let (ns, n) = name(&o);
-                let gs = read_status(o.data.get("status"), None);
+            for o in sorted_by_name(store.list(), |o| (o.namespace(), o.name())) {
+                let (ns, n) = (o.namespace(), o.name());
+                let gs = read_status(o.field("status").as_ref(), None);
                 let state = gs.as_ref().map_or("Pending", |g| g.state.as_str()).to_owned();
                 if !status.is_empty() && !state.eq_ignore_ascii_case(status) {
                     continue;
@@ -199,12 +206,7 @@ pub fn gloo_resources(s: &State, kind: Option<GlooKind>, query: &str, status: &s
                 if !query.is_empty() && !format!("{cluster} {ns} {n}").to_lowercase().contains(&query) {
                     continue;
                 }
-                let owner = o
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(gatefed_model::owner::OWNER_KEY))
-                    .cloned();
+                let owner = o.label(gatefed_model::owner::OWNER_KEY);
                 out.push(
                     json!({"cluster": cluster, "kind": k.gvk().kind, "namespace": ns, "name": n, "state": state,
                     "tone": tone(&state), "reason": gs.and_then(|g| g.reason), "owner": owner}),
@@ -255,7 +257,7 @@ pub fn schemes(s: &State) -> Vec<Value> {
                         .store(at.get("clusterName")?.as_str()?, MemberKind::Gloo(GlooKind::Upstream))?;
                     store.get(at.get("namespace")?.as_str()?, at.get("name")?.as_str()?)
                 })
-                .and_then(|p| p.data.pointer("/spec/failover/prioritizedLocalities").cloned())
+                .and_then(|p| p.pointer("/spec/failover/prioritizedLocalities"))
                 .and_then(|v| v.as_array().cloned())
                 .unwrap_or_default()
                 .iter()
@@ -279,7 +281,7 @@ pub fn schemes(s: &State) -> Vec<Value> {
                     json!({"priority": i + 1, "localities": localities})
                 })
                 .collect();
-            json!({"namespace": name(o).0, "name": name(o).1, "primary": spec.get("primary"), "targets": targets,
+            json!({"namespace": name(&o.metadata).0, "name": name(&o.metadata).1, "primary": spec.get("primary"), "targets": targets,
                 "written": written, "state": state, "tone": tone(&state), "message": st.get("message")})
         })
         .collect()
@@ -289,12 +291,12 @@ pub fn schemes(s: &State) -> Vec<Value> {
 pub fn rbac(s: &State) -> (Vec<Value>, Vec<Value>) {
     let roles = sorted(s.cache.roles.state())
         .iter()
-        .map(|o| json!({"namespace": name(o).0, "name": name(o).1, "rules": o.data.pointer("/spec/rules")}))
+        .map(|o| json!({"namespace": name(&o.metadata).0, "name": name(&o.metadata).1, "rules": o.data.pointer("/spec/rules")}))
         .collect();
     let bindings = sorted(s.cache.bindings.state())
         .iter()
         .map(|o| {
-            json!({"namespace": name(o).0, "name": name(o).1, "role": o.data.pointer("/spec/roleRef"),
+            json!({"namespace": name(&o.metadata).0, "name": name(&o.metadata).1, "role": o.data.pointer("/spec/roleRef"),
             "subjects": o.data.pointer("/spec/subjects")})
         })
         .collect();

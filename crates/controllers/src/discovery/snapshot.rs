@@ -25,12 +25,12 @@ pub fn snapshot(runtime: &MemberRuntime, cluster: &str) -> ClusterSnapshot {
                 let resources = objects
                     .iter()
                     .map(|o| GlooResource {
-                        namespace: o.metadata.namespace.clone().unwrap_or_default(),
-                        name: o.metadata.name.clone().unwrap_or_default(),
-                        status: o.data.get("status").cloned(),
+                        namespace: o.namespace().to_owned(),
+                        name: o.name().to_owned(),
+                        status: o.field("status"),
                         watch_namespaces: o
-                            .data
                             .pointer("/spec/watchNamespaces")
+                            .as_ref()
                             .and_then(|v| v.as_array())
                             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
                             .unwrap_or_default(),
@@ -51,7 +51,7 @@ fn typed<K: DeserializeOwned>(runtime: &MemberRuntime, cluster: &str, kind: Memb
         .list()
         .iter()
         .filter_map(|o| {
-            serde_json::to_value(&**o)
+            serde_json::to_value(o.to_dynamic())
                 .and_then(serde_json::from_value)
                 .map_err(|e| debug!(%cluster, %kind, error = %e, "skipping an object that does not parse"))
                 .ok()

@@ -2,10 +2,9 @@
 //! registrations and health from the pool.
 
 use gatefed_clients::ClusterPool;
-use gatefed_clients::runtime::{MemberRuntime, Readiness};
+use gatefed_clients::runtime::{MemberRuntime, Readiness, StoredObject};
 use gatefed_failover::{Lookup, UpstreamView, Upstreams};
 use gatefed_model::{GlooKind, MemberKind};
-use kube::api::DynamicObject;
 use serde_json::Value;
 
 /// Upstream lookups in the member runtime's stores.
@@ -37,8 +36,9 @@ impl Upstreams for RuntimeUpstreams<'_> {
 
 /// What the planner needs of an Upstream: whether it can fail over (Gloo requires health checks or
 /// outlier detection on the primary).
-pub fn view(u: &DynamicObject) -> UpstreamView {
-    let spec = u.data.get("spec");
+pub fn view(u: &StoredObject) -> UpstreamView {
+    let spec = u.field("spec");
+    let spec = spec.as_ref();
     UpstreamView {
         has_health_checks: spec
             .and_then(|s| s.get("healthChecks"))

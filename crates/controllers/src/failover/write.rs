@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use gatefed_clients::runtime::StoredObject;
 use gatefed_model::{ClusterObjectRef, GlooKind, MemberKind};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -71,7 +72,7 @@ fn other(at: &ClusterObjectRef, cause: &str) -> WriteError {
     }
 }
 
-fn live(ctx: &FoCtx, at: &ClusterObjectRef) -> Option<std::sync::Arc<DynamicObject>> {
+fn live(ctx: &FoCtx, at: &ClusterObjectRef) -> Option<std::sync::Arc<StoredObject>> {
     ctx.runtime
         .store(&at.cluster_name, MemberKind::Gloo(GlooKind::Upstream))?
         .get(&at.namespace, &at.name)
@@ -86,14 +87,9 @@ pub async fn apply(
     failover: &Value,
 ) -> Result<Option<String>, WriteError> {
     if let Some(current) = live(ctx, at) {
-        let in_place = current.data.pointer("/spec/failover/prioritizedLocalities")
+        let in_place = current.pointer("/spec/failover/prioritizedLocalities").as_ref()
             == failover.get("prioritizedLocalities")
-            && current
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(SCHEME_ANNOTATION))
-                .is_some_and(|s| s == scheme);
+            && current.annotation(SCHEME_ANNOTATION) == Some(scheme);
         if in_place {
             return Ok(None);
         }
@@ -137,19 +133,14 @@ pub async fn remove(ctx: &FoCtx, at: &ClusterObjectRef, scheme: &str) -> Result<
     let Some(current) = live(ctx, at) else {
         return Ok(false);
     };
-    let ours = current
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(SCHEME_ANNOTATION))
-        .is_some_and(|s| s == scheme);
+    let ours = current.annotation(SCHEME_ANNOTATION) == Some(scheme);
     if !ours {
         return Ok(false);
     }
     // The resource version makes it a precondition: an Upstream deleted meanwhile is not recreated.
     let body = json!({
         "apiVersion": "gloo.solo.io/v1", "kind": "Upstream",
-        "metadata": {"name": at.name, "namespace": at.namespace, "resourceVersion": current.metadata.resource_version},
+        "metadata": {"name": at.name, "namespace": at.namespace, "resourceVersion": current.resource_version()},
     });
     let api = api(ctx, at)?;
     let (params, patch) = (PatchParams::apply(FIELD_MANAGER), Patch::Apply(&body));

@@ -1,31 +1,34 @@
 //! Which federated objects an event concerns: for each object, the clusters it places on or names,
 //! whether it follows every cluster or selects by label, and the children it wants, with reverse
 //! indexes so a member change or a cluster event wakes exactly the objects it can affect.
-//! Recorded after each reconcile; forgotten with the object.
+//! Recorded after each reconcile; forgotten with the object. Cluster names, namespaces and child
+//! names are interned strings: the records hold several per (object, cluster) pair, and the same
+//! few cluster names and the same child name on every cluster repeat across them.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use gatefed_model::{FederatedKind, FederatedSpec};
 use gatefed_placement::DesiredSet;
+use ijson::IString;
 
 /// A federated object: kind, namespace, name.
 pub type ObjectId = (FederatedKind, String, String);
 
 /// A child destination: cluster, namespace, name (the kind is the object's child kind).
-pub type Wanted = (String, String, String);
+pub type Wanted = (IString, IString, IString);
 
 /// What one object cares about.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Interest {
     /// Clusters named in its placement or overrides, registered or not.
-    pub named: BTreeSet<String>,
+    pub named: BTreeSet<IString>,
     /// Its placement includes `*`: every cluster that joins or leaves matters.
     pub every_cluster: bool,
     /// A selector (placement or override) reads cluster labels.
     pub selects: bool,
     /// Clusters it has destinations on.
-    pub placed: BTreeSet<String>,
+    pub placed: BTreeSet<IString>,
     /// The children it wants.
     pub wants: BTreeSet<Wanted>,
 }
@@ -39,21 +42,27 @@ impl Interest {
                 if c == "*" {
                     interest.every_cluster = true;
                 } else {
-                    interest.named.insert(c.clone());
+                    interest.named.insert(c.into());
                 }
             }
             interest.selects |= p.cluster_selector.is_some();
         }
         for o in &spec.overrides {
-            interest.named.extend(o.clusters.iter().filter(|c| *c != "*").cloned());
+            interest
+                .named
+                .extend(o.clusters.iter().filter(|c| *c != "*").map(IString::from));
             interest.selects |= o.cluster_selector.is_some();
         }
         if let Some(d) = desired {
             for ((cluster, ns), child) in &d.children {
-                interest.placed.insert(cluster.clone());
-                interest.wants.insert((cluster.clone(), ns.clone(), child.name.clone()));
+                interest.placed.insert(cluster.into());
+                interest
+                    .wants
+                    .insert((cluster.into(), ns.into(), child.name.as_str().into()));
             }
-            interest.placed.extend(d.unregistered.iter().map(|(c, _)| c.clone()));
+            interest
+                .placed
+                .extend(d.unregistered.iter().map(|(c, _)| IString::from(c)));
         }
         interest
     }
@@ -80,7 +89,7 @@ pub enum ClusterChange {
 #[derive(Default)]
 pub struct Interests {
     objects: HashMap<Arc<ObjectId>, Interest>,
-    by_cluster: HashMap<String, HashSet<Arc<ObjectId>>>,
+    by_cluster: HashMap<IString, HashSet<Arc<ObjectId>>>,
     every_cluster: HashSet<Arc<ObjectId>>,
     selecting: HashSet<Arc<ObjectId>>,
     /// Wanted child -> the objects that want it, sorted (a Vec: almost always one object, and a
@@ -142,6 +151,7 @@ impl Interests {
 
     /// Objects a change of `cluster` can affect.
     pub fn affected_by(&self, cluster: &str, change: ClusterChange) -> BTreeSet<ObjectId> {
+        let cluster = &IString::from(cluster);
         let mut out = BTreeSet::new();
         match change {
             ClusterChange::Membership => {
@@ -166,6 +176,7 @@ impl Interests {
 
     /// Objects of `kind` with destinations on `cluster` (its children of that kind were relisted).
     pub fn placed_on(&self, kind: FederatedKind, cluster: &str) -> BTreeSet<ObjectId> {
+        let cluster = &IString::from(cluster);
         self.by_cluster
             .get(cluster)
             .into_iter()
@@ -178,7 +189,7 @@ impl Interests {
     /// Objects of `kind` that want the child `namespace/name` on `cluster`, oldest interest first.
     pub fn wanting(&self, kind: FederatedKind, cluster: &str, namespace: &str, name: &str) -> BTreeSet<ObjectId> {
         self.wanted
-            .get(&(kind, (cluster.to_owned(), namespace.to_owned(), name.to_owned())))
+            .get(&(kind, (cluster.into(), namespace.into(), name.into())))
             .into_iter()
             .flatten()
             .map(copied)
@@ -187,7 +198,10 @@ impl Interests {
 
     /// The clusters an object has (or wanted) destinations on.
     pub fn placed_clusters(&self, id: &ObjectId) -> BTreeSet<String> {
-        self.objects.get(id).map(|i| i.placed.clone()).unwrap_or_default()
+        self.objects
+            .get(id)
+            .map(|i| i.placed.iter().map(|c| c.as_str().to_owned()).collect())
+            .unwrap_or_default()
     }
 
     /// Every recorded object.
@@ -217,13 +231,13 @@ mod tests {
 
     fn interest(named: &[&str], placed: &[&str], every: bool, selects: bool, wants: &[(&str, &str)]) -> Interest {
         Interest {
-            named: named.iter().map(|s| (*s).to_owned()).collect(),
+            named: named.iter().map(|s| (*s).into()).collect(),
             every_cluster: every,
             selects,
-            placed: placed.iter().map(|s| (*s).to_owned()).collect(),
+            placed: placed.iter().map(|s| (*s).into()).collect(),
             wants: wants
                 .iter()
-                .map(|(c, n)| ((*c).to_owned(), "gloo-system".to_owned(), (*n).to_owned()))
+                .map(|(c, n)| ((*c).into(), "gloo-system".into(), (*n).into()))
                 .collect(),
         }
     }

@@ -2,15 +2,14 @@
 //! the owner index), whatever stands where a child of it should go (and whether its claimed owner is
 //! a live federated object), and the free names an older object also wants. No request to any member.
 
-use gatefed_clients::runtime::Readiness;
+use gatefed_clients::runtime::{Readiness, StoredObject};
 use gatefed_model::gloo::read_status;
-use gatefed_model::owner::{claimed_owner, is_owned_by, owner_id};
+use gatefed_model::owner::{OWNER_KEY, claimed_by_marks, marks_name, owner_id};
 use gatefed_model::{FederatedKind, MemberKind};
 use gatefed_placement::{
     ClusterObservation, DesiredSet, HASH_ANNOTATION, Inventory, Observed, ObservedObject, Ownership,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::DynamicObject;
 use serde_json::{Value, json};
 
 use super::context::Ctx;
@@ -73,21 +72,18 @@ pub fn observe(ctx: &Ctx, who: &Observer, inventory: &Inventory, desired: Option
     result
 }
 
-fn key(o: &DynamicObject) -> (String, String) {
-    (
-        o.metadata.namespace.clone().unwrap_or_default(),
-        o.metadata.name.clone().unwrap_or_default(),
-    )
+fn key(o: &StoredObject) -> (String, String) {
+    (o.namespace().to_owned(), o.name().to_owned())
 }
 
 /// Whose an object in the way is; a claimed owner is live when the controller's cache holds it
 /// (being deleted counts: its child is about to be cleaned up by it, not taken).
-fn ownership(ctx: &Ctx, kind: FederatedKind, obj: &DynamicObject, owner: &str) -> Ownership {
-    let (labels, annotations) = (obj.metadata.labels.as_ref(), obj.metadata.annotations.as_ref());
-    if is_owned_by(labels, annotations, owner) {
+fn ownership(ctx: &Ctx, kind: FederatedKind, obj: &StoredObject, owner: &str) -> Ownership {
+    let (label, annotation) = (obj.label(OWNER_KEY), obj.annotation(OWNER_KEY));
+    if marks_name(label, annotation, owner) {
         return Ownership::Ours;
     }
-    let claimed = claimed_owner(labels, annotations);
+    let claimed = claimed_by_marks(label, annotation);
     let live = claimed
         .as_deref()
         .and_then(|c| c.split_once('.'))
@@ -113,19 +109,18 @@ fn older_wanter(ctx: &Ctx, who: &Observer, cluster: &str, ns: &str, name: &str) 
 }
 
 /// An observed child: what the engine compares (labels, annotations, spec) and its Gloo status.
-pub fn observed(obj: &DynamicObject, ownership: Ownership) -> ObservedObject {
-    let meta = &obj.metadata;
+pub fn observed(obj: &StoredObject, ownership: Ownership) -> ObservedObject {
     let content = json!({
         "metadata": {
-            "labels": meta.labels.clone().unwrap_or_default(),
-            "annotations": meta.annotations.clone().unwrap_or_default(),
+            "labels": obj.labels(),
+            "annotations": obj.annotations(),
         },
-        "spec": obj.data.get("spec").cloned().unwrap_or(Value::Null),
+        "spec": obj.field("spec").unwrap_or(Value::Null),
     });
     ObservedObject {
         ownership,
-        hash: meta.annotations.as_ref().and_then(|a| a.get(HASH_ANNOTATION)).cloned(),
+        hash: obj.annotation(HASH_ANNOTATION).map(str::to_owned),
         content,
-        gloo_status: read_status(obj.data.get("status"), None).map(|s| s.to_child_status()),
+        gloo_status: read_status(obj.field("status").as_ref(), None).map(|s| s.to_child_status()),
     }
 }

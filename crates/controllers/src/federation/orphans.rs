@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use gatefed_clients::runtime::ChangeKind;
+use gatefed_clients::runtime::{ChangeKind, StoredObject};
 use gatefed_model::owner::{OWNER_KEY, owner_id};
 use gatefed_model::{FederatedKind, MemberKind};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Preconditions};
@@ -31,7 +31,7 @@ pub fn on_change(ctx: &Arc<Ctx>, cluster: &str, kind: FederatedKind, what: &Chan
     let Some(store) = ctx.runtime.store(cluster, MemberKind::Gloo(kind.child_kind())) else {
         return;
     };
-    let children: Vec<Arc<DynamicObject>> = match what {
+    let children: Vec<Arc<StoredObject>> = match what {
         ChangeKind::Applied { namespace, name, .. } => store.get(namespace, name).into_iter().collect(),
         ChangeKind::Synced => store.list(),
         _ => return,
@@ -44,29 +44,28 @@ pub fn on_change(ctx: &Arc<Ctx>, cluster: &str, kind: FederatedKind, what: &Chan
 }
 
 /// The owner id of `child` when it names a federated object that does not exist.
-fn orphaned_by(ctx: &Ctx, kind: FederatedKind, child: &DynamicObject) -> Option<String> {
-    let owner = child.metadata.labels.as_ref()?.get(OWNER_KEY)?;
+fn orphaned_by(ctx: &Ctx, kind: FederatedKind, child: &StoredObject) -> Option<String> {
+    let owner = child.label(OWNER_KEY)?;
     // Written by a federation controller (ours or Gloo Fed's): the annotation names the same owner
     // (a label someone else rewrote is a conflict to report, not an orphan to delete).
-    if child.metadata.annotations.as_ref()?.get(OWNER_KEY)? != owner {
+    if child.annotation(OWNER_KEY)? != owner {
         return None;
     }
     let (namespace, name) = owner.split_once('.')?;
-    if owner_id(namespace, name) != *owner {
+    if owner_id(namespace, name) != owner {
         return None; // truncated: the owner cannot be named
     }
     ctx.handles
         .lookup(kind, namespace, name)
         .is_none()
-        .then(|| owner.clone())
+        .then(|| owner.to_owned())
 }
 
-fn delete(ctx: Arc<Ctx>, cluster: String, kind: FederatedKind, child: Arc<DynamicObject>, owner: String) {
+fn delete(ctx: Arc<Ctx>, cluster: String, kind: FederatedKind, child: Arc<StoredObject>, owner: String) {
     let Some(client) = ctx.pool.client(&cluster) else {
         return;
     };
-    let namespace = child.metadata.namespace.clone().unwrap_or_default();
-    let name = child.metadata.name.clone().unwrap_or_default();
+    let (namespace, name) = (child.namespace().to_owned(), child.name().to_owned());
     tokio::spawn(async move {
         let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &kind.child().api_resource());
         // A member just back may refuse for a moment (its RBAC cache still filling, our throttle
@@ -100,13 +99,13 @@ fn delete(ctx: Arc<Ctx>, cluster: String, kind: FederatedKind, child: Arc<Dynami
 /// Deletes the child if it is still the one seen and gatefed's apply holds its owner mark; false
 /// when it is gone, replaced, or not ours. The stores drop managedFields (memory), so this lists it by
 /// name once, and the delete is conditional on exactly the version read.
-async fn delete_if_ours(api: &Api<DynamicObject>, name: &str, seen: &DynamicObject) -> kube::Result<bool> {
+async fn delete_if_ours(api: &Api<DynamicObject>, name: &str, seen: &StoredObject) -> kube::Result<bool> {
     // A list by name, not a GET: members grant gatefed list/watch/patch/delete on Gloo kinds only.
     let by_name = ListParams::default().fields(&format!("metadata.name={name}"));
     let Some(live) = api.list(&by_name).await?.items.into_iter().next() else {
         return Ok(false);
     };
-    if live.metadata.uid != seen.metadata.uid || !owner_mark_is_ours(&live) {
+    if live.metadata.uid.as_deref() != seen.uid() || !owner_mark_is_ours(&live) {
         return Ok(false);
     }
     let params = DeleteParams {
