@@ -1,8 +1,10 @@
 //! One (cluster, kind)'s objects as last listed and watched: keyed by namespace and name, indexed by
-//! the owner label, with the readiness of the watch that fills it. Keys are interned strings: the
-//! same namespaces, names and owner labels repeat in the store of every member.
+//! the owner label, with the readiness of the watch that fills it. Objects are found by borrowed
+//! namespace and name (no allocation, no interning on the hot own-write wait); owner labels are
+//! interned strings, as they repeat in the store of every member.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher, RandomState};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use gatefed_model::owner::{OWNER_KEY, claimed_by_marks, marks_name, owner_label_value};
@@ -13,7 +15,7 @@ use super::change::{ChangeKind, ListFailure, Readiness};
 use super::stored::StoredObject;
 
 /// Namespace (empty for cluster-scoped objects) and name.
-pub type ObjectKey = (IString, IString);
+pub type ObjectKey = (Arc<str>, Arc<str>);
 
 /// The key of an object, from its metadata.
 pub fn key_of(meta: &ObjectMeta) -> ObjectKey {
@@ -23,15 +25,34 @@ pub fn key_of(meta: &ObjectMeta) -> ObjectKey {
     )
 }
 
+/// A borrowed [`ObjectKey`], hashed exactly as one (a tuple hashes its fields in order).
+struct KeyRef<'a>(&'a str, &'a str);
+
+impl Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.1.hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<ObjectKey> for KeyRef<'_> {
+    fn equivalent(&self, key: &ObjectKey) -> bool {
+        *key.0 == *self.0 && *key.1 == *self.1
+    }
+}
+
+/// Objects by key; SipHash (std's seeded hasher) because members choose the names.
+type Objects = hashbrown::HashMap<ObjectKey, Arc<StoredObject>, RandomState>;
+
 #[derive(Default)]
 struct State {
-    objects: HashMap<ObjectKey, Arc<StoredObject>>,
+    objects: Objects,
     /// Owner label value -> keys of objects carrying it, sorted (a Vec: almost always one key, and
     /// a set's node would cost ten times the key for each federated object on each member).
     by_owner: HashMap<IString, Vec<ObjectKey>>,
     readiness: Readiness,
     /// Objects of a list in progress (a watch restart); swapped in when the list completes.
-    relist: Option<HashMap<ObjectKey, Arc<StoredObject>>>,
+    relist: Option<Objects>,
 }
 
 /// The objects of one kind on one cluster. Readers get consistent snapshots of single objects;
@@ -57,8 +78,7 @@ impl KindStore {
 
     /// The object at `namespace/name` (namespace empty for cluster-scoped kinds), whoever owns it.
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<StoredObject>> {
-        let key: ObjectKey = (namespace.into(), name.into());
-        self.read().objects.get(&key).cloned()
+        self.read().objects.get(&KeyRef(namespace, name)).cloned()
     }
 
     /// Objects whose owner marks name the federated object `owner_id` (`<namespace>.<name>`).
@@ -105,8 +125,8 @@ impl KindStore {
         }
         index(&mut state.by_owner, &key, &obj);
         Some(ChangeKind::Applied {
-            namespace: key.0.as_str().to_owned(),
-            name: key.1.as_str().to_owned(),
+            namespace: key.0.to_string(),
+            name: key.1.to_string(),
             owners: owners([previous.as_deref().map(marks_of), Some(marks_of(&obj))]),
         })
     }
@@ -118,15 +138,15 @@ impl KindStore {
         let removed = state.objects.remove(&key)?;
         unindex(&mut state.by_owner, &key, &removed);
         Some(ChangeKind::Deleted {
-            namespace: key.0.as_str().to_owned(),
-            name: key.1.as_str().to_owned(),
+            namespace: key.0.to_string(),
+            name: key.1.to_string(),
             owners: owners([Some(marks_of(&removed)), Some(meta_marks(&obj.metadata))]),
         })
     }
 
     /// A (re)list started: its objects are buffered until it completes.
     pub(super) fn relist_started(&self) {
-        self.write().relist = Some(HashMap::new());
+        self.write().relist = Some(Objects::default());
     }
 
     /// One object of the list in progress.
@@ -157,8 +177,8 @@ impl KindStore {
         for (key, prev) in &old {
             if !state.objects.contains_key(key) {
                 changes.push(ChangeKind::Deleted {
-                    namespace: key.0.as_str().to_owned(),
-                    name: key.1.as_str().to_owned(),
+                    namespace: key.0.to_string(),
+                    name: key.1.to_string(),
                     owners: owners([Some(marks_of(prev)), None]),
                 });
             }
@@ -169,8 +189,8 @@ impl KindStore {
                 continue;
             }
             changes.push(ChangeKind::Applied {
-                namespace: key.0.as_str().to_owned(),
-                name: key.1.as_str().to_owned(),
+                namespace: key.0.to_string(),
+                name: key.1.to_string(),
                 owners: owners([prev.map(|p| marks_of(p)), Some(marks_of(now))]),
             });
         }

@@ -28,8 +28,10 @@ pub fn snapshot(runtime: &MemberRuntime, cluster: &str) -> ClusterSnapshot {
                         namespace: o.namespace().to_owned(),
                         name: o.name().to_owned(),
                         status: o.field("status"),
-                        watch_namespaces: o
-                            .pointer("/spec/watchNamespaces")
+                        // Only Settings have it (and every Gloo object is read on each change).
+                        watch_namespaces: (k == GlooKind::Settings)
+                            .then(|| o.pointer("/spec/watchNamespaces"))
+                            .flatten()
                             .as_ref()
                             .and_then(|v| v.as_array())
                             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
