@@ -71,7 +71,8 @@ pub fn claimed_by_marks(label: Option<&str>, annotation: Option<&str>) -> Option
     annotation.or(label).map(str::to_owned)
 }
 
-fn owner_mark(map: Option<&BTreeMap<String, String>>) -> Option<&str> {
+/// The owner mark (`fed.solo.io/owner`) among labels or annotations.
+pub fn owner_mark(map: Option<&BTreeMap<String, String>>) -> Option<&str> {
     map.and_then(|m| m.get(OWNER_KEY)).map(String::as_str)
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher, RandomState};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use gatefed_model::owner::{OWNER_KEY, claimed_by_marks, marks_name, owner_label_value};
+use gatefed_model::owner::{OWNER_KEY, claimed_by_marks, marks_name, owner_label_value, owner_mark};
 use ijson::IString;
 use kube::api::{DynamicObject, ObjectMeta};
 
@@ -255,10 +255,6 @@ fn marks_of(obj: &StoredObject) -> OwnerMarks<'_> {
 
 fn meta_marks(meta: &ObjectMeta) -> OwnerMarks<'_> {
     (owner_mark(meta.labels.as_ref()), owner_mark(meta.annotations.as_ref()))
-}
-
-fn owner_mark(map: Option<&std::collections::BTreeMap<String, String>>) -> Option<&str> {
-    map?.get(OWNER_KEY).map(String::as_str)
 }
 
 /// The owners the versions of an object claim, without repeats.

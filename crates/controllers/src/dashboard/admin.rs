@@ -38,7 +38,9 @@ fn watch_kind(
     let reader = writer.as_reader();
     let api: Api<DynamicObject> = Api::all_with(admin.clone(), &ar);
     tokio::spawn(async move {
-        let events = reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
+        // managedFields are never shown (the YAML view drops them) and cost the most per object.
+        let objects = watcher(api, watcher::Config::default()).modify(|o| o.metadata.managed_fields = None);
+        let events = reflector::reflector(writer, objects).default_backoff();
         let mut events = std::pin::pin!(events);
         loop {
             tokio::select! {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use gatefed_model::gloo::read_status;
 use gatefed_model::placement_status::PlacementStatus;
 use gatefed_model::{FederatedKind, GlooKind, MemberKind};
-use kube::api::{DynamicObject, ObjectMeta};
+use kube::api::DynamicObject;
 use serde_json::{Value, json};
 
 use super::server::State;
@@ -22,10 +22,10 @@ pub const GLOO_KINDS: [GlooKind; 8] = [
     GlooKind::RateLimitConfig,
 ];
 
-fn name(meta: &ObjectMeta) -> (String, String) {
+fn name(o: &DynamicObject) -> (String, String) {
     (
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default(),
+        o.metadata.namespace.clone().unwrap_or_default(),
+        o.metadata.name.clone().unwrap_or_default(),
     )
 }
 
@@ -66,7 +66,7 @@ pub fn clusters(s: &State) -> Vec<Value> {
             let on: Vec<String> = instances
                 .iter()
                 .filter(|i| i.data.pointer("/spec/cluster").and_then(Value::as_str) == Some(c.name.as_str()))
-                .map(|i| name(&i.metadata).1)
+                .map(|i| name(i).1)
                 .collect();
             let state = if c.health.ready { "ready" } else { "not ready" };
             json!({"name": c.name, "labels": c.labels, "ready": c.health.ready, "state": state, "tone": tone(state),
@@ -97,7 +97,7 @@ pub fn instances(s: &State) -> Vec<Value> {
                 }
             }
             let state = if errors.is_empty() { "Accepted" } else { "Rejected" };
-            json!({"namespace": name(&i.metadata).0, "name": name(&i.metadata).1, "spec": spec, "errors": errors, "warnings": warnings,
+            json!({"namespace": name(i).0, "name": name(i).1, "spec": spec, "errors": errors, "warnings": warnings,
                 "tone": if errors.is_empty() { if warnings.is_empty() { "ok" } else { "warn" } } else { "bad" },
                 "state": state})
         })
@@ -119,7 +119,7 @@ pub fn federated(s: &State, kind: Option<FederatedKind>, namespace: &str, state:
             continue;
         }
         for o in sorted(store.state()) {
-            let (ns, n) = name(&o.metadata);
+            let (ns, n) = name(&o);
             if !namespace.is_empty() && ns != namespace {
                 continue;
             }
@@ -148,7 +148,7 @@ pub fn federated_object(s: &State, kind: FederatedKind, namespace: &str, object:
     let o = store
         .state()
         .into_iter()
-        .find(|o| name(&o.metadata) == (namespace.to_owned(), object.to_owned()))?;
+        .find(|o| name(o) == (namespace.to_owned(), object.to_owned()))?;
     let st = placement_status(&o, &s.settings.namespace);
     let mut namespaces: Vec<String> = st.destinations().map(|(_, ns, _)| ns.to_owned()).collect();
     namespaces.sort();
@@ -281,7 +281,7 @@ pub fn schemes(s: &State) -> Vec<Value> {
                     json!({"priority": i + 1, "localities": localities})
                 })
                 .collect();
-            json!({"namespace": name(&o.metadata).0, "name": name(&o.metadata).1, "primary": spec.get("primary"), "targets": targets,
+            json!({"namespace": name(o).0, "name": name(o).1, "primary": spec.get("primary"), "targets": targets,
                 "written": written, "state": state, "tone": tone(&state), "message": st.get("message")})
         })
         .collect()
@@ -291,12 +291,12 @@ pub fn schemes(s: &State) -> Vec<Value> {
 pub fn rbac(s: &State) -> (Vec<Value>, Vec<Value>) {
     let roles = sorted(s.cache.roles.state())
         .iter()
-        .map(|o| json!({"namespace": name(&o.metadata).0, "name": name(&o.metadata).1, "rules": o.data.pointer("/spec/rules")}))
+        .map(|o| json!({"namespace": name(o).0, "name": name(o).1, "rules": o.data.pointer("/spec/rules")}))
         .collect();
     let bindings = sorted(s.cache.bindings.state())
         .iter()
         .map(|o| {
-            json!({"namespace": name(&o.metadata).0, "name": name(&o.metadata).1, "role": o.data.pointer("/spec/roleRef"),
+            json!({"namespace": name(o).0, "name": name(o).1, "role": o.data.pointer("/spec/roleRef"),
             "subjects": o.data.pointer("/spec/subjects")})
         })
         .collect();
