@@ -22,6 +22,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    forget_packaged_sources()?;
     let mut package = vec!["package", "--allow-dirty"];
     for c in PUBLISHED {
         package.extend(["-p", c]);
@@ -74,6 +75,38 @@ pub const PUBLISHED: [&str; 6] = [
     "gatefed-rbac",
     "gatefed-clients",
 ];
+
+/// Removes what an earlier `cargo package` extracted of our own crates. Packaging several crates
+/// verifies each against the others through a temporary local registry under `target/package`,
+/// which cargo extracts into `$CARGO_HOME/registry/src/<hash of that path>/<crate>-<version>` and
+/// never re-extracts while `.cargo-ok` is there: with the version unchanged, a later run in the same
+/// checkout path compiled against the old sources (a CI run failed on a function new in
+/// gatefed-model). Nothing else puts these crates there.
+fn forget_packaged_sources() -> anyhow::Result<()> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    let Some(sources) = home.map(|h| h.join("registry/src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        for entry in std::fs::read_dir(registry.path()).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = PUBLISHED.iter().any(|c| {
+                name.strip_prefix(c)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|version| version.starts_with(|ch: char| ch.is_ascii_digit()))
+            });
+            if ours {
+                std::fs::remove_dir_all(entry.path())?;
+            }
+        }
+    }
+    Ok(())
+}
 
 fn step(root: &Path, name: &str, program: &str, args: &[&str]) -> anyhow::Result<()> {
     step_env(root, name, program, args, &[])
