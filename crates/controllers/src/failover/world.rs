@@ -37,15 +37,13 @@ impl Upstreams for RuntimeUpstreams<'_> {
 /// What the planner needs of an Upstream: whether it can fail over (Gloo requires health checks or
 /// outlier detection on the primary).
 pub fn view(u: &StoredObject) -> UpstreamView {
-    let spec = u.field("spec");
-    let spec = spec.as_ref();
+    // Only the two fields are converted, not the whole spec.
     UpstreamView {
-        has_health_checks: spec
-            .and_then(|s| s.get("healthChecks"))
+        has_health_checks: u
+            .pointer("/spec/healthChecks")
+            .as_ref()
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty()),
-        has_outlier_detection: spec
-            .and_then(|s| s.get("outlierDetection"))
-            .is_some_and(|v| !v.is_null()),
+        has_outlier_detection: u.pointer("/spec/outlierDetection").is_some_and(|v| !v.is_null()),
     }
 }

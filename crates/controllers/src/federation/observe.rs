@@ -2,6 +2,8 @@
 //! the owner index), whatever stands where a child of it should go (and whether its claimed owner is
 //! a live federated object), and the free names an older object also wants. No request to any member.
 
+use std::collections::BTreeMap;
+
 use gatefed_clients::runtime::{Readiness, StoredObject};
 use gatefed_model::gloo::read_status;
 use gatefed_model::owner::{OWNER_KEY, claimed_by_marks, marks_name, owner_id};
@@ -37,7 +39,7 @@ pub fn observe(ctx: &Ctx, who: &Observer, inventory: &Inventory, desired: Option
                 Readiness::Pending { .. } => ClusterObservation::Pending,
                 Readiness::Failed(f) => ClusterObservation::Failed(f.message),
                 Readiness::Synced => {
-                    let mut objects: std::collections::BTreeMap<(String, String), ObservedObject> = store
+                    let mut objects: BTreeMap<(String, String), ObservedObject> = store
                         .owned_by(owner)
                         .iter()
                         .map(|o| (key(o), observed(o, Ownership::Ours)))
