@@ -23,8 +23,11 @@ use super::propagation::{
 use super::sim::SimMember;
 use super::util::{
     admin_writes, build_release_controller, cpu_seconds, federation, member_writes, peak_rss_kib, percentile, rss_kib,
-    start_controller,
+    start_controller_logging,
 };
+
+/// What the restarted controller logs: every member write it makes, and what woke it.
+const RESTART_LOG: &str = "warn,gatefed_controllers::federation=info,gatefed_clients=info";
 
 /// Benchmark sizes.
 #[derive(clap::Args)]
@@ -50,13 +53,17 @@ pub struct Args {
     /// Latency a simulated member adds to every request, milliseconds.
     #[arg(long, default_value_t = 2)]
     member_latency_ms: u64,
+    /// Simulated members serve TLS and offer HTTP/2, as kube-apiserver does (the encryption costs
+    /// the bench process CPU: on 2 cores at 100 members it starves the simulation).
+    #[arg(long)]
+    member_tls: bool,
     /// Where the SVG plots go (update latency distribution, RSS vs pairs).
     #[arg(long, default_value = "target/bench/scale")]
     plots: PathBuf,
 }
 
 impl Args {
-    /// 10 objects on one real member, then on two simulated ones: the harness itself, as CI runs it.
+    /// 10 objects on one real member, then on two simulated ones (TLS): the harness itself, as CI runs it.
     pub fn tiny() -> Self {
         Self {
             members: vec![1, 2],
@@ -66,6 +73,8 @@ impl Args {
             controller: None,
             simulate_above: 1,
             member_latency_ms: 2,
+            // The TLS + HTTP/2 path too, so it does not rot.
+            member_tls: true,
             plots: PathBuf::from("target/bench/scale-tiny"),
         }
     }
@@ -122,7 +131,7 @@ impl Row {
 async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
     let members: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
     let (env, sims) = if n > args.simulate_above {
-        simulated_federation(&members, Duration::from_millis(args.member_latency_ms)).await?
+        simulated_federation(&members, Duration::from_millis(args.member_latency_ms), args.member_tls).await?
     } else {
         (registered_federation(&members).await?, Vec::new())
     };
@@ -179,11 +188,24 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
 
     // Restart with everything in sync: ready, then a settling period in which nothing should be written.
     let t0 = Instant::now();
-    let (controller, port) = start_controller(binary, admin.kubeconfig_path(), &log(1)).await?;
+    let (controller, port) =
+        start_controller_logging(binary, admin.kubeconfig_path(), &log(1), &[], RESTART_LOG).await?;
     let restart_ready = t0.elapsed();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let restart_writes = member_writes(port);
     drop(controller);
+    if restart_writes > 0 {
+        // In sync, a restart writes nothing: keep both controllers' logs (the env's directory goes).
+        let kept = crate::workspace_root().join(format!("target/bench/scale-logs/{n}-members"));
+        std::fs::create_dir_all(&kept)?;
+        for i in 0..2 {
+            std::fs::copy(log(i), kept.join(format!("controller-{i}.log")))?;
+        }
+        println!(
+            "{n} members: the restart wrote {restart_writes} children; logs kept in {}",
+            kept.display()
+        );
+    }
 
     let pairs = args.objects * n;
     let lines = vec![
@@ -216,8 +238,13 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
         match apiserver_mib {
             Some(mib) => format!("member API server RSS              {mib:.0} MiB each (idle, after registration)"),
             None => format!(
-                "simulated members ({} ms per request); requests they answered: {}",
+                "simulated members ({} ms per request, {}); requests they answered: {}",
                 args.member_latency_ms,
+                if args.member_tls {
+                    "TLS, HTTP/2 offered"
+                } else {
+                    "plain HTTP/1.1"
+                },
                 sim_requests(&sims)
             ),
         },
@@ -276,12 +303,13 @@ async fn wait_count(fed: &kube::Api<kube::api::DynamicObject>, count: usize) -> 
 async fn simulated_federation(
     members: &[String],
     latency: Duration,
+    tls: bool,
 ) -> anyhow::Result<(gatefed_testenv::TestEnv, Vec<SimMember>)> {
     let env = federation(&[]).await?;
     let admin = env.cluster("admin").client();
     let mut sims = Vec::new();
     for m in members {
-        let sim = SimMember::start(latency).await?;
+        let sim = SimMember::start(latency, tls).await?;
         sim.register(&admin, m).await?;
         sims.push(sim);
     }

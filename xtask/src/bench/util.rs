@@ -50,6 +50,18 @@ pub async fn start_controller_with(
     log: &Path,
     extra: &[&str],
 ) -> anyhow::Result<(Controller, u16)> {
+    let filter = std::env::var("GATEFED_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into());
+    start_controller_logging(binary, admin_kubeconfig, log, extra, &filter).await
+}
+
+/// [`start_controller_with`] logging at `filter` (a `RUST_LOG` value).
+pub async fn start_controller_logging(
+    binary: &Path,
+    admin_kubeconfig: &Path,
+    log: &Path,
+    extra: &[&str],
+    filter: &str,
+) -> anyhow::Result<(Controller, u16)> {
     let (metrics_port, health_port) = (free_port()?, free_port()?);
     let controller = Controller {
         child: Command::new(binary)
@@ -71,7 +83,7 @@ pub async fn start_controller_with(
             .args(if extra.contains(&"--probe-period-seconds") { &[][..] } else { &["--probe-period-seconds", "5"][..] })
             .args(if extra.contains(&"--dashboard-addr") { &[][..] } else { &["--dashboard-addr", "off"][..] })
             .args(extra)
-            .env("RUST_LOG", std::env::var("GATEFED_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env("RUST_LOG", filter)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log)?)
             .spawn()

@@ -3,8 +3,10 @@
 //! into layered clients.
 
 mod registered;
+mod transport;
 
 pub use registered::{KubeconfigProblem, check_inline, registered_config, secret_id, text_of_secret};
+pub use transport::{MemberService, member_stack};
 
 use std::time::Duration;
 
@@ -72,10 +74,14 @@ pub fn build_client(
     // kube would sleep inside a request on 429/503 (up to 1000 s); the throttle layer pauses the
     // cluster instead and lets callers requeue.
     config.default_retry = false;
-    let builder = ClientBuilder::try_from(config).map_err(|e| Error::InvalidKubeconfig {
+    let invalid = |e: kube::Error| Error::InvalidKubeconfig {
         origin: format!("of cluster {cluster}"),
         reason: e.to_string(),
-    })?;
+    };
+    let builder = match transport::member_stack(&config).map_err(invalid)? {
+        Some(builder) => builder,
+        None => ClientBuilder::try_from(config).map_err(invalid)?,
+    };
     Ok(builder
         .with_layer(&metrics.layer(cluster))
         .with_layer(&ThrottleLayer::new(cluster, throttle.clone()))

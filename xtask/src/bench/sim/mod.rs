@@ -1,6 +1,8 @@
 //! A simulated member cluster for `bench scale` past what real API servers fit in memory: an HTTP
 //! server on loopback that speaks the part of the Kubernetes API gatefed uses on a member, with a
-//! configurable latency added to every request.
+//! configurable latency added to every request. Plain HTTP/1.1 by default; with TLS, it offers
+//! HTTP/2 (ALPN `h2`, then `http/1.1`) as kube-apiserver does, so clients connect to it as they
+//! would to a real member, at the cost of the bench process's CPU.
 //!
 //! It does: `/version`; GET, LIST (label and field selectors), WATCH (from a resource version, or
 //! the current objects first; bookmarks every 5 s; `timeoutSeconds`; 410 when the history no longer
@@ -16,6 +18,7 @@
 
 mod select;
 mod store;
+mod tls;
 mod watch;
 
 use std::collections::{BTreeMap, HashMap};
@@ -37,8 +40,10 @@ const NS: &str = "gloo-system";
 
 /// One simulated member, served until dropped.
 pub struct SimMember {
-    /// Its loopback URL (`http://127.0.0.1:port`).
+    /// Its loopback URL (`http://127.0.0.1:port`, `https://` with TLS).
     pub url: String,
+    /// With TLS: the CA its serving certificate is signed by, PEM.
+    ca_pem: Option<String>,
     sim: Arc<Sim>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -50,25 +55,43 @@ impl Drop for SimMember {
 }
 
 impl SimMember {
-    /// Starts a simulated member that answers every request after `latency`.
-    pub async fn start(latency: Duration) -> anyhow::Result<Self> {
+    /// Starts a simulated member that answers every request after `latency`, over TLS (offering
+    /// HTTP/2) when `tls`, else over plain HTTP/1.1.
+    pub async fn start(latency: Duration, tls: bool) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let address = listener.local_addr()?;
         let sim = Arc::new(Sim {
             store: Mutex::new(Store::default()),
             latency,
             requests: Mutex::default(),
         });
         let app = Router::new().fallback(handle).with_state(sim.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(Self { url, sim, server })
+        let (url, ca_pem, server) = if tls {
+            let pki = gatefed_testenv::Pki::generate()?;
+            let acceptor = tls::acceptor(&pki)?;
+            let server = tokio::spawn(tls::serve(listener, acceptor, app));
+            (format!("https://{address}"), Some(pki.ca_pem), server)
+        } else {
+            let server = tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            (format!("http://{address}"), None, server)
+        };
+        Ok(Self {
+            url,
+            ca_pem,
+            sim,
+            server,
+        })
     }
 
     /// A client of this member.
     pub fn client(&self) -> anyhow::Result<kube::Client> {
-        Ok(kube::Client::try_from(kube::Config::new(self.url.parse()?))?)
+        let mut config = kube::Config::new(self.url.parse()?);
+        if let Some(ca) = &self.ca_pem {
+            config.root_cert = Some(tls::ders(ca)?);
+        }
+        Ok(kube::Client::try_from(config)?)
     }
 
     /// Registers it on `admin` as `name`, as `gatefedctl cluster register` would leave it: the
@@ -77,7 +100,7 @@ impl SimMember {
         use gatefed_clients::kubeconfig::{KUBECONFIG_KEY, KUBECONFIG_SECRET_TYPE, ServerAccess, token_kubeconfig};
         let access = ServerAccess {
             server: self.url.clone(),
-            ca_pem: None,
+            ca_pem: self.ca_pem.clone(),
             insecure: false,
         };
         let pp = kube::api::PatchParams::apply("bench").force();
