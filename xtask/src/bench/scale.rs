@@ -26,7 +26,7 @@ use super::util::{
     start_controller_logging,
 };
 
-/// What the restarted controller logs: every member write it makes, and what woke it.
+/// What the restarted controller logs: every member write it makes, and its member watches starting.
 const RESTART_LOG: &str = "warn,gatefed_controllers::federation=info,gatefed_clients=info";
 
 /// Benchmark sizes.
