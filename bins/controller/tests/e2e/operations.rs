@@ -15,7 +15,7 @@ use gatefed_clients::registration::{self, DeregisterOptions};
 use gatefed_model::federated::FederatedKind::{RateLimitConfig, Upstream};
 use gatefed_model::placement_status::PlacementState;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
 fn free_port() -> u16 {
@@ -117,6 +117,62 @@ async fn deleting_with_a_member_down_or_deregistered_completes_with_a_stated_out
     eventually(Duration::from_secs(20), "the object gone after west left", || gone("b")).await;
     assert!(fed.child("east", Upstream, NS, "b").await.is_none());
     assert!(fed.child("west", Upstream, NS, "b").await.is_some());
+
+    // West registered again: the child whose owner went while it was away is collected.
+    fed.register("west").await;
+    eventually(
+        Duration::from_secs(20),
+        "west's child of the deleted object collected once west is registered again",
+        || async { fed.child("west", Upstream, NS, "b").await.is_none() },
+    )
+    .await;
+
+    // West back while the object is still being deleted (another finalizer holds it): west's
+    // child keeps its live owner, and goes as soon as the object does — not a minute later at the
+    // periodic sweep.
+    let hold = "test.gatefed.dev/hold";
+    let mut spec = upstream_spec(&["east", "west"], &[NS], "c.internal");
+    spec["template"]["metadata"]["name"] = json!("c");
+    fed.apply(Upstream, "c", spec).await;
+    fed.wait_state(Upstream, "c", PlacementState::Placed).await;
+    let holder = PatchParams::apply("test-holder");
+    let held = json!({"apiVersion": Upstream.gvk().api_version(), "kind": Upstream.gvk().kind,
+        "metadata": {"name": "c", "namespace": NS, "finalizers": [hold]}});
+    fed.fed_api(Upstream)
+        .patch("c", &holder, &Patch::Apply(&held))
+        .await
+        .unwrap();
+    registration::deregister(&fed.admin(), None, &opts).await.unwrap();
+    fed.fed_api(Upstream)
+        .delete("c", &DeleteParams::default())
+        .await
+        .unwrap();
+    let only_hold = || async {
+        let o = fed.fed_api(Upstream).get("c").await.unwrap();
+        o.metadata.finalizers == Some(vec![hold.to_owned()])
+    };
+    eventually(Duration::from_secs(20), "gatefed's cleanup of c done", only_hold).await;
+    fed.register("west").await;
+    // Long enough for west to be ready and its stores listed (the child stays: its owner lives).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(fed.child("west", Upstream, NS, "c").await.is_some());
+    let released = json!({"apiVersion": Upstream.gvk().api_version(), "kind": Upstream.gvk().kind,
+        "metadata": {"name": "c", "namespace": NS}});
+    fed.fed_api(Upstream)
+        .patch("c", &holder, &Patch::Apply(&released))
+        .await
+        .unwrap();
+    let released_at = Instant::now();
+    eventually(
+        Duration::from_secs(20),
+        "west's child of c collected once c is gone",
+        || async { fed.child("west", Upstream, NS, "c").await.is_none() },
+    )
+    .await;
+    println!(
+        "west's child of c collected {:?} after c was released",
+        released_at.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -71,6 +71,7 @@ impl Federation {
             metrics,
             retries: DashMap::new(),
             written: Default::default(),
+            left_in_place: Default::default(),
         };
         Self { ctx: Arc::new(ctx) }
     }
@@ -217,7 +218,14 @@ fn controller<K: FederatedResource>(
     let (reader, writer) = reflector::store();
     let objects = watcher(Api::<K>::all(ctx.admin.clone()), watcher::Config::default())
         .modify(|o: &mut K| o.meta_mut().managed_fields = None);
-    let controller = Controller::for_stream(reflector(writer, objects).applied_objects(), reader)
+    let gone = ctx.clone();
+    let events = reflector(writer, objects).inspect(move |event| {
+        // After the reflector: the cache no longer holds the object when this runs.
+        if let Ok(watcher::Event::Delete(o)) = event {
+            orphans::on_owner_gone(&gone, K::KIND, &o.namespace().unwrap_or_default(), &o.name_any());
+        }
+    });
+    let controller = Controller::for_stream(events.applied_objects(), reader)
         .with_config(controller::Config::default().concurrency(ctx.settings.concurrent_reconciles))
         .reconcile_on(one)
         .reconcile_all_on(all)

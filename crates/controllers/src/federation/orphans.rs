@@ -10,7 +10,10 @@
 //! mark was last written by gatefed's own server-side apply (its field manager holds the label).
 //! A mark someone else wrote (a team relabelling a child, a Gloo Fed leftover) is a conflict that
 //! the object wanting the name reports, never ours to delete. Children whose owner mark was
-//! truncated (names too long for a label) are left alone: the owner cannot be named.
+//! truncated (names too long for a label) are left alone: the owner cannot be named. The other
+//! order — the cluster back while its owner was still being deleted, so the child had a live owner
+//! when it showed up — is caught when the owner leaves the admin cache ([`on_owner_gone`]); before
+//! that, such a child waited for the minute's sweep.
 
 use std::sync::Arc;
 
@@ -39,6 +42,27 @@ pub fn on_change(ctx: &Arc<Ctx>, cluster: &str, kind: FederatedKind, what: &Chan
     for child in children {
         if let Some(owner) = orphaned_by(ctx, kind, &child) {
             delete(ctx.clone(), cluster.to_owned(), kind, child, owner);
+        }
+    }
+}
+
+/// Collects the children of a deleted object that were left on a cluster unreachable or
+/// deregistered during its cleanup, as far as the member stores show them by now (a cluster that
+/// came back while the object was still being deleted saw its owner alive and kept them).
+pub fn on_owner_gone(ctx: &Arc<Ctx>, kind: FederatedKind, namespace: &str, name: &str) {
+    let id = (kind, namespace.to_owned(), name.to_owned());
+    if ctx.left_in_place.remove(&id).is_none() {
+        return;
+    }
+    let owner = owner_id(namespace, name);
+    for cluster in ctx.runtime.clusters() {
+        let Some(store) = ctx.runtime.store(&cluster, MemberKind::Gloo(kind.child_kind())) else {
+            continue;
+        };
+        for child in store.owned_by(&owner) {
+            if let Some(owner) = orphaned_by(ctx, kind, &child) {
+                delete(ctx.clone(), cluster.clone(), kind, child, owner);
+            }
         }
     }
 }

@@ -85,26 +85,25 @@ impl Fed {
             }
             create_namespace(&c.client(), NS).await;
             create_namespace(&c.client(), "web").await;
-            let config = gatefed_clients::kubeconfig::load_config(Some(c.kubeconfig_path()), None)
-                .await
-                .unwrap();
-            let mut remote = Remote::from_config(config).unwrap();
-            if setup.proxied {
-                let proxy = FaultProxy::start(c.server(), env.pki()).await.expect("fault proxy");
-                remote.access.server = proxy.url().to_owned();
+            let proxy = match setup.proxied {
+                true => Some(FaultProxy::start(c.server(), env.pki()).await.expect("fault proxy")),
+                false => None,
+            };
+            register(&env, m, proxy.as_ref().map(|p| p.url())).await;
+            if let Some(proxy) = proxy {
                 proxies.insert((*m).to_owned(), proxy);
             }
-            let mut opts = RegisterOptions::new(*m);
-            opts.labels = [("region".to_owned(), (*m).to_owned())].into();
-            registration::register(&admin.client(), admin.server(), &remote, &opts)
-                .await
-                .expect("register");
         }
         Fed {
             env,
             controller: None,
             proxies,
         }
+    }
+
+    /// Registers `member` again (after a deregistration), through its fault proxy if it has one.
+    pub async fn register(&self, member: &str) {
+        register(&self.env, member, self.proxies.get(member).map(|p| p.url())).await;
     }
 
     /// The fault proxy in front of a member registered with `proxied`.
@@ -270,6 +269,24 @@ impl Drop for Fed {
             r.task.abort();
         }
     }
+}
+
+/// Registers member `name` with the real registration code, labelled `region=<name>`, reached at
+/// `server` instead of its own address when given (a fault proxy).
+async fn register(env: &TestEnv, name: &str, server: Option<&str>) {
+    let admin = env.cluster("admin");
+    let config = gatefed_clients::kubeconfig::load_config(Some(env.cluster(name).kubeconfig_path()), None)
+        .await
+        .unwrap();
+    let mut remote = Remote::from_config(config).unwrap();
+    if let Some(server) = server {
+        remote.access.server = server.to_owned();
+    }
+    let mut opts = RegisterOptions::new(name);
+    opts.labels = [("region".to_owned(), name.to_owned())].into();
+    registration::register(&admin.client(), admin.server(), &remote, &opts)
+        .await
+        .expect("register");
 }
 
 pub fn upstream_spec(clusters: &[&str], namespaces: &[&str], addr: &str) -> Value {
