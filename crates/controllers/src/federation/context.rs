@@ -74,9 +74,6 @@ pub struct Ctx {
     pub retries: DashMap<ObjectId, Retry>,
     /// The controller's last status write and finalizer removal per object.
     pub written: super::written::Written,
-    /// Deleted objects whose children were left on an unreachable or deregistered cluster: when
-    /// the object leaves the cache, the children a member already shows again are collected.
-    pub left_in_place: dashmap::DashSet<ObjectId>,
 }
 
 impl Ctx {

@@ -71,7 +71,6 @@ impl Federation {
             metrics,
             retries: DashMap::new(),
             written: Default::default(),
-            left_in_place: Default::default(),
         };
         Self { ctx: Arc::new(ctx) }
     }

@@ -11,9 +11,9 @@
 //! A mark someone else wrote (a team relabelling a child, a Gloo Fed leftover) is a conflict that
 //! the object wanting the name reports, never ours to delete. Children whose owner mark was
 //! truncated (names too long for a label) are left alone: the owner cannot be named. The other
-//! order — the cluster back while its owner was still being deleted, so the child had a live owner
-//! when it showed up — is caught when the owner leaves the admin cache ([`on_owner_gone`]); before
-//! that, such a child waited for the minute's sweep.
+//! order — a child that showed up while its owner was still being deleted, so still in the cache —
+//! is caught when the owner leaves the admin cache ([`on_owner_gone`]); before that, such a child
+//! waited for the minute's sweep (55-60 s to converge in some chaos runs).
 
 use std::sync::Arc;
 
@@ -46,14 +46,12 @@ pub fn on_change(ctx: &Arc<Ctx>, cluster: &str, kind: FederatedKind, what: &Chan
     }
 }
 
-/// Collects the children of a deleted object that were left on a cluster unreachable or
-/// deregistered during its cleanup, as far as the member stores show them by now (a cluster that
-/// came back while the object was still being deleted saw its owner alive and kept them).
+/// Collects the children a deleted object still has in the member stores once it has left the
+/// admin cache. Usually there are none: its cleanup deleted them and the member watches said so.
+/// Those that showed up while it was still being deleted had a live owner then and were kept: left
+/// on a cluster deregistered or unreachable during the cleanup that came back meanwhile, or written
+/// so late (a leader killed mid-write, a member slow to answer) that the cleanup did not see them.
 pub fn on_owner_gone(ctx: &Arc<Ctx>, kind: FederatedKind, namespace: &str, name: &str) {
-    let id = (kind, namespace.to_owned(), name.to_owned());
-    if ctx.left_in_place.remove(&id).is_none() {
-        return;
-    }
     let owner = owner_id(namespace, name);
     for cluster in ctx.runtime.clusters() {
         let Some(store) = ctx.runtime.store(&cluster, MemberKind::Gloo(kind.child_kind())) else {

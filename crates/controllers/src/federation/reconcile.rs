@@ -202,9 +202,6 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
                     unreachable = ?plan.left, deregistered = ?deregistered,
                     "deleted; its children on these clusters are left in place"
                 );
-                // A cluster that came back while this object was still being deleted saw its
-                // owner alive: look again once the object is gone (see `orphans::on_owner_gone`).
-                ctx.left_in_place.insert(id.clone());
             }
             // The finalizer goes next: nothing about this object is worth keeping.
             ctx.forget(&id);
