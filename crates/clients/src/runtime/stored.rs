@@ -15,11 +15,21 @@ use serde_json::Value;
 /// One stored object. Readers take the parts they use (`name`, `label`, [`StoredObject::field`])
 /// or the whole object ([`StoredObject::to_dynamic`]); fields and the whole object convert, so hot
 /// paths read only what they need.
+///
+/// Metadata is kept in parts rather than as kube's `ObjectMeta` (a ~330-byte struct of options with
+/// a heap string each): the names interned (the same child on every member), uid and
+/// resourceVersion as they are, and the fields nothing reads often (creationTimestamp, generation,
+/// finalizers, ...) as one compact JSON object.
 #[derive(Debug)]
 pub struct StoredObject {
-    types: Option<TypeMeta>,
-    /// Metadata without managedFields, labels and annotations (those are `labels`, `annotations`).
-    metadata: ObjectMeta,
+    /// apiVersion and kind, interned.
+    types: Option<(IString, IString)>,
+    namespace: IString,
+    name: IString,
+    uid: Option<Box<str>>,
+    resource_version: Option<Box<str>>,
+    /// The rest of the metadata, without managedFields, as a JSON object.
+    meta_rest: IValue,
     labels: Marks,
     annotations: Marks,
     /// Every other top-level field (spec, status, ...), as a JSON object.
@@ -59,22 +69,22 @@ impl Marks {
 impl StoredObject {
     /// Namespace (empty for cluster-scoped objects).
     pub fn namespace(&self) -> &str {
-        self.metadata.namespace.as_deref().unwrap_or_default()
+        self.namespace.as_str()
     }
 
     /// Name.
     pub fn name(&self) -> &str {
-        self.metadata.name.as_deref().unwrap_or_default()
+        self.name.as_str()
     }
 
     /// `metadata.resourceVersion`.
     pub fn resource_version(&self) -> Option<&str> {
-        self.metadata.resource_version.as_deref()
+        self.resource_version.as_deref()
     }
 
     /// `metadata.uid`.
     pub fn uid(&self) -> Option<&str> {
-        self.metadata.uid.as_deref()
+        self.uid.as_deref()
     }
 
     /// The label `key`.
@@ -120,11 +130,20 @@ impl StoredObject {
 
     /// The whole object, as kube's dynamic type.
     pub fn to_dynamic(&self) -> DynamicObject {
-        let mut metadata = self.metadata.clone();
+        // It was an ObjectMeta when stored: it reads back as one.
+        let mut metadata: ObjectMeta = ijson::from_value(&self.meta_rest).unwrap_or_default();
+        let text = |s: &IString| (!s.is_empty()).then(|| s.as_str().to_owned());
+        metadata.namespace = text(&self.namespace);
+        metadata.name = text(&self.name);
+        metadata.uid = self.uid.as_deref().map(str::to_owned);
+        metadata.resource_version = self.resource_version.as_deref().map(str::to_owned);
         metadata.labels = self.labels.to_map();
         metadata.annotations = self.annotations.to_map();
         DynamicObject {
-            types: self.types.clone(),
+            types: self.types.as_ref().map(|(api_version, kind)| TypeMeta {
+                api_version: api_version.as_str().to_owned(),
+                kind: kind.as_str().to_owned(),
+            }),
             metadata,
             data: to_json(&self.data),
         }
@@ -137,11 +156,21 @@ impl From<DynamicObject> for StoredObject {
         let labels = Marks::new(metadata.labels.take());
         let annotations = Marks::new(metadata.annotations.take());
         metadata.managed_fields = None;
+        let interned = |s: Option<String>| s.map(IString::from).unwrap_or_default();
+        let namespace = interned(metadata.namespace.take());
+        let name = interned(metadata.name.take());
+        let uid = metadata.uid.take().map(String::into_boxed_str);
+        let resource_version = metadata.resource_version.take().map(String::into_boxed_str);
         // A JSON value always converts (both are JSON trees); Null is only a fallback.
+        let meta_rest = ijson::to_value(&metadata).unwrap_or(IValue::NULL);
         let data = ijson::to_value(&obj.data).unwrap_or(IValue::NULL);
         StoredObject {
-            types: obj.types,
-            metadata,
+            types: obj.types.map(|t| (IString::from(t.api_version), IString::from(t.kind))),
+            namespace,
+            name,
+            uid,
+            resource_version,
+            meta_rest,
             labels,
             annotations,
             data,
@@ -174,10 +203,22 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_object_is_small() {
+        // Kept once per (cluster, object): 100 members x 1000 objects.
+        assert!(
+            std::mem::size_of::<StoredObject>() <= 112,
+            "{}",
+            std::mem::size_of::<StoredObject>()
+        );
+    }
+
+    #[test]
     fn fields_pointers_and_the_whole_object_read_back_as_written() {
         let source = json!({
             "apiVersion": "gloo.solo.io/v1", "kind": "Upstream",
-            "metadata": {"name": "u", "namespace": "gloo-system", "labels": {"a": "b"}},
+            "metadata": {"name": "u", "namespace": "gloo-system", "labels": {"a": "b"},
+                "uid": "0f1e", "resourceVersion": "42", "generation": 3,
+                "creationTimestamp": "2026-12-06T23:30:00Z", "finalizers": ["x/y"]},
             "spec": {"static": {"hosts": [{"addr": "a.example", "port": 80}]}, "a/b": 1.5},
             "status": {"statuses": {"gloo-system": {"state": "Accepted"}}},
         });
@@ -196,12 +237,16 @@ mod tests {
         let w = stored(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w"}, "spec": wide}));
         assert_eq!(w.pointer("/spec/key-33"), Some(json!(33)));
         assert_eq!(w.pointer("/spec/key-40"), None);
+        // A cluster-scoped object without uid or version reads back without them.
+        let bare = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}});
+        assert_eq!(serde_json::to_value(stored(bare.clone()).to_dynamic()).ok(), Some(bare));
         assert_eq!(
             o.pointer(""),
             Some(json!({"spec": source["spec"], "status": source["status"]}))
         );
         assert_eq!(serde_json::to_value(o.to_dynamic()).ok(), Some(source));
         assert_eq!((o.namespace(), o.name()), ("gloo-system", "u"));
+        assert_eq!((o.uid(), o.resource_version()), (Some("0f1e"), Some("42")));
         assert_eq!((o.label("a"), o.label("b"), o.annotation("a")), (Some("b"), None, None));
         assert_eq!(o.labels().len(), 1);
         assert!(o.annotations().is_empty());

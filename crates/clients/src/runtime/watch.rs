@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 use tracing::debug;
 
 use super::change::{Change, ChangeKind, FailureReason, ListFailure};
-use super::store::KindStore;
+use super::store::{KindStore, Listing};
 use super::trim::trim;
 
 /// What to watch of one kind on every member.
@@ -110,6 +110,7 @@ pub(super) async fn run(
             what,
         }));
     };
+    let mut listing: Option<Listing> = None;
     while let Some(event) = events.next().await {
         match event {
             Ok(watcher::Event::Apply(obj)) => {
@@ -122,11 +123,18 @@ pub(super) async fn run(
                     send(c);
                 }
             }
-            Ok(watcher::Event::Init) => store.relist_started(),
-            Ok(watcher::Event::InitApply(obj)) => store.relist_object(obj),
+            Ok(watcher::Event::Init) => listing = Some(Listing::default()),
+            Ok(watcher::Event::InitApply(obj)) => {
+                if let Some(listing) = listing.as_mut() {
+                    listing.push(obj);
+                }
+            }
             Ok(watcher::Event::InitDone) => {
-                for c in store.relist_done() {
-                    send(c);
+                // Only a list seen from its start replaces the store.
+                if let Some(listed) = listing.take() {
+                    for c in store.relist_done(listed) {
+                        send(c);
+                    }
                 }
             }
             Err(e) => {
