@@ -51,20 +51,26 @@ struct State {
     /// a set's node would cost ten times the key for each federated object on each member).
     by_owner: HashMap<IString, Vec<ObjectKey>>,
     readiness: Readiness,
+    /// Which list started last ([`KindStore::list_started`]): only that one may replace the objects.
+    latest_list: u64,
 }
 
 /// The objects of a list in progress (a watch (re)start), kept by the watch task that lists them
 /// and handed to [`KindStore::relist_done`] whole. Not in the store: a watch task aborted for a
 /// relist can still run a moment on another thread, and with a shared buffer its end of list
 /// swapped in the new task's buffer while it was still empty (seen: a store synced with none of a
-/// member's 950 children, and as many needless writes after a restart).
-#[derive(Default)]
-pub struct Listing(Objects);
+/// member's 950 children, and as many needless writes after a restart). A list that started
+/// before another is stale and is dropped, so the old task cannot undo the new one's list either.
+pub struct Listing {
+    list: u64,
+    objects: Objects,
+}
 
 impl Listing {
     /// One listed object.
     pub(super) fn push(&mut self, obj: DynamicObject) {
-        self.0.insert(key_of(&obj.metadata), Arc::new(StoredObject::from(obj)));
+        self.objects
+            .insert(key_of(&obj.metadata), Arc::new(StoredObject::from(obj)));
     }
 }
 
@@ -157,12 +163,26 @@ impl KindStore {
         })
     }
 
-    /// The list completed: its objects replace the store's. The first list (or the first after a
+    /// A list starts (a watch's Init): the buffer its objects go to until it completes.
+    pub(super) fn list_started(&self) -> Listing {
+        let mut state = self.write();
+        state.latest_list += 1;
+        Listing {
+            list: state.latest_list,
+            objects: Objects::default(),
+        }
+    }
+
+    /// The list completed: its objects replace the store's (nothing happens for a list that
+    /// another started after). The first list (or the first after a
     /// failure) is announced as [`ChangeKind::Synced`]; a relist of a synced store announces what
     /// changed during the gap, object by object, so a delete missed while disconnected is seen now.
     pub(super) fn relist_done(&self, listed: Listing) -> Vec<ChangeKind> {
-        let listed = listed.0;
         let mut state = self.write();
+        if listed.list != state.latest_list {
+            return Vec::new();
+        }
+        let listed = listed.objects;
         let was_synced = state.readiness == Readiness::Synced;
         let old = std::mem::replace(&mut state.objects, listed);
         let mut by_owner = HashMap::new();
@@ -268,4 +288,36 @@ fn owners<const N: usize>(versions: [Option<OwnerMarks<'_>>; N]) -> Vec<String> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn upstream(name: &str) -> DynamicObject {
+        serde_json::from_value(json!({"apiVersion": "gloo.solo.io/v1", "kind": "Upstream",
+            "metadata": {"name": name, "namespace": "gloo-system", "resourceVersion": "1"}}))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn only_the_list_started_last_replaces_the_objects() {
+        let store = KindStore::default();
+        // A watch restarted mid-list: the old task's list started first and ends last, empty.
+        let old = store.list_started();
+        let mut new = store.list_started();
+        new.push(upstream("a"));
+        new.push(upstream("b"));
+        assert_eq!(store.relist_done(new), vec![ChangeKind::Synced]);
+        assert!(store.relist_done(old).is_empty());
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.readiness(), Readiness::Synced);
+        // The next list replaces them, and says what went.
+        let mut next = store.list_started();
+        next.push(upstream("a"));
+        let changes = store.relist_done(next);
+        assert!(matches!(&changes[..], [ChangeKind::Deleted { name, .. }] if name == "b"));
+        assert_eq!(store.len(), 1);
+    }
 }

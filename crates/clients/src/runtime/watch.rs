@@ -123,7 +123,7 @@ pub(super) async fn run(
                     send(c);
                 }
             }
-            Ok(watcher::Event::Init) => listing = Some(Listing::default()),
+            Ok(watcher::Event::Init) => listing = Some(store.list_started()),
             Ok(watcher::Event::InitApply(obj)) => {
                 if let Some(listing) = listing.as_mut() {
                     listing.push(obj);
