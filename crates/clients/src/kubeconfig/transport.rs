@@ -7,9 +7,9 @@
 //! kube-apiserver offers HTTP/2 over TLS (ALPN), as client-go uses it: here every watch and request
 //! to a member shares one connection. HTTP/2 needs TLS (no client offers it in clear), so a plain
 //! `http://` member, or one behind a proxy, keeps kube's own stack unchanged. TCP_NODELAY is set
-//! as Go sets it (see `member_stack`). (Capping idle HTTP/1.1
-//! connections at 4 per member was tried: at 100 simulated members the churn of reconnecting after
-//! every burst tripled the controller's CPU.)
+//! as Go sets it (see `member_stack`). (Capping idle HTTP/1.1 connections at 4 per member was
+//! tried: at 100 simulated members the churn of reconnecting after every burst tripled the
+//! controller's CPU.)
 
 use http::{Request, Response};
 use http_body_util::BodyExt;

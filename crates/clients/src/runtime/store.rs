@@ -56,7 +56,7 @@ struct State {
 }
 
 /// The objects of a list in progress (a watch (re)start), kept by the watch task that lists them
-/// and handed to [`KindStore::relist_done`] whole. Not in the store: a watch task aborted for a
+/// and handed to [`KindStore::list_done`] whole. Not in the store: a watch task aborted for a
 /// relist can still run a moment on another thread, and with a shared buffer its end of list
 /// swapped in the new task's buffer while it was still empty (seen: a store synced with none of a
 /// member's 950 children, and as many needless writes after a restart). A list that started
@@ -174,10 +174,10 @@ impl KindStore {
     }
 
     /// The list completed: its objects replace the store's (nothing happens for a list that
-    /// another started after). The first list (or the first after a
-    /// failure) is announced as [`ChangeKind::Synced`]; a relist of a synced store announces what
-    /// changed during the gap, object by object, so a delete missed while disconnected is seen now.
-    pub(super) fn relist_done(&self, listed: Listing) -> Vec<ChangeKind> {
+    /// another started after). The first list (or the first after a failure) is announced as
+    /// [`ChangeKind::Synced`]; a relist of a synced store announces what changed during the gap,
+    /// object by object, so a delete missed while disconnected is seen now.
+    pub(super) fn list_done(&self, listed: Listing) -> Vec<ChangeKind> {
         let mut state = self.write();
         if listed.list != state.latest_list {
             return Vec::new();
@@ -309,14 +309,14 @@ mod tests {
         let mut new = store.list_started();
         new.push(upstream("a"));
         new.push(upstream("b"));
-        assert_eq!(store.relist_done(new), vec![ChangeKind::Synced]);
-        assert!(store.relist_done(old).is_empty());
+        assert_eq!(store.list_done(new), vec![ChangeKind::Synced]);
+        assert!(store.list_done(old).is_empty());
         assert_eq!(store.len(), 2);
         assert_eq!(store.readiness(), Readiness::Synced);
         // The next list replaces them, and says what went.
         let mut next = store.list_started();
         next.push(upstream("a"));
-        let changes = store.relist_done(next);
+        let changes = store.list_done(next);
         assert!(matches!(&changes[..], [ChangeKind::Deleted { name, .. }] if name == "b"));
         assert_eq!(store.len(), 1);
     }

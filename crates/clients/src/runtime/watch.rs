@@ -132,7 +132,7 @@ pub(super) async fn run(
             Ok(watcher::Event::InitDone) => {
                 // Only a list seen from its start replaces the store.
                 if let Some(listed) = listing.take() {
-                    for c in store.relist_done(listed) {
+                    for c in store.list_done(listed) {
                         send(c);
                     }
                 }

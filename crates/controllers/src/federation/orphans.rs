@@ -39,11 +39,7 @@ pub fn on_change(ctx: &Arc<Ctx>, cluster: &str, kind: FederatedKind, what: &Chan
         ChangeKind::Synced => store.list(),
         _ => return,
     };
-    for child in children {
-        if let Some(owner) = orphaned_by(ctx, kind, &child) {
-            delete(ctx.clone(), cluster.to_owned(), kind, child, owner);
-        }
-    }
+    collect(ctx, cluster, kind, children);
 }
 
 /// Collects the children a deleted object still has in the member stores once it has left the
@@ -57,10 +53,15 @@ pub fn on_owner_gone(ctx: &Arc<Ctx>, kind: FederatedKind, namespace: &str, name:
         let Some(store) = ctx.runtime.store(&cluster, MemberKind::Gloo(kind.child_kind())) else {
             continue;
         };
-        for child in store.owned_by(&owner) {
-            if let Some(owner) = orphaned_by(ctx, kind, &child) {
-                delete(ctx.clone(), cluster.clone(), kind, child, owner);
-            }
+        collect(ctx, &cluster, kind, store.owned_by(&owner));
+    }
+}
+
+/// Deletes those of `children` (on `cluster`) whose owner is gone.
+fn collect(ctx: &Arc<Ctx>, cluster: &str, kind: FederatedKind, children: Vec<Arc<StoredObject>>) {
+    for child in children {
+        if let Some(owner) = orphaned_by(ctx, kind, &child) {
+            delete(ctx.clone(), cluster.to_owned(), kind, child, owner);
         }
     }
 }
