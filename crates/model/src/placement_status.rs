@@ -72,9 +72,11 @@ pub struct DestinationStatus {
     /// Why the destination is in this state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    // Boxed: inline, its three strings would double every (object, cluster) entry of every cached
+    // federated object, and most have none.
     /// The child's own Gloo status on its cluster (a gatefed extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gloo_status: Option<ChildGlooStatus>,
+    pub gloo_status: Option<Box<ChildGlooStatus>>,
 }
 
 /// The namespaces of one cluster and their destination states.

@@ -30,7 +30,7 @@ pub struct ObservedObject {
     /// Its labels, annotations and spec: `{"metadata": {"labels", "annotations"}, "spec"}`.
     pub content: Value,
     /// Its own Gloo status.
-    pub gloo_status: Option<ChildGlooStatus>,
+    pub gloo_status: Option<Box<ChildGlooStatus>>,
 }
 
 /// What is known of one cluster's objects of the planned kind.

@@ -245,11 +245,11 @@ fn in_sync_children_need_no_write_but_drift_does() {
     // Fields added by the API server or Gloo are not drift.
     let mut defaulted = child;
     defaulted.content["spec"]["static"]["useTls"] = json!(false);
-    defaulted.gloo_status = Some(ChildGlooStatus {
+    defaulted.gloo_status = Some(Box::new(ChildGlooStatus {
         state: "Rejected".into(),
         reason: Some("bad".into()),
         reported_by: None,
-    });
+    }));
     observed
         .clusters
         .insert("east".into(), synced(vec![(("gloo-system", "echo"), defaulted)]));

@@ -31,6 +31,7 @@
 mod change;
 mod store;
 mod stored;
+mod tables;
 mod trim;
 mod watch;
 
@@ -45,7 +46,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 pub use change::{Change, ChangeKind, FailureReason, ListFailure, Readiness};
-pub use store::{KindStore, ObjectKey, key_of};
+pub use store::KindStore;
 pub use stored::StoredObject;
 pub use trim::trim;
 pub use watch::WatchSpec;

@@ -1,55 +1,21 @@
 //! One (cluster, kind)'s objects as last listed and watched: keyed by namespace and name, indexed by
 //! the owner label, with the readiness of the watch that fills it. Objects are found by borrowed
-//! namespace and name (no allocation, no interning on the hot own-write wait); owner labels are
-//! interned strings, as they repeat in the store of every member.
+//! namespace and name (no allocation on the hot own-write wait).
 
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher, RandomState};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use gatefed_model::owner::{OWNER_KEY, claimed_by_marks, marks_name, owner_label_value, owner_mark};
-use ijson::IString;
 use kube::api::{DynamicObject, ObjectMeta};
 
 use super::change::{ChangeKind, ListFailure, Readiness};
 use super::stored::StoredObject;
-
-/// Namespace (empty for cluster-scoped objects) and name.
-pub type ObjectKey = (Arc<str>, Arc<str>);
-
-/// The key of an object, from its metadata.
-pub fn key_of(meta: &ObjectMeta) -> ObjectKey {
-    (
-        meta.namespace.as_deref().unwrap_or_default().into(),
-        meta.name.as_deref().unwrap_or_default().into(),
-    )
-}
-
-/// A borrowed [`ObjectKey`], hashed exactly as one (a tuple hashes its fields in order).
-struct KeyRef<'a>(&'a str, &'a str);
-
-impl Hash for KeyRef<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-        self.1.hash(state);
-    }
-}
-
-impl hashbrown::Equivalent<ObjectKey> for KeyRef<'_> {
-    fn equivalent(&self, key: &ObjectKey) -> bool {
-        *key.0 == *self.0 && *key.1 == *self.1
-    }
-}
-
-/// Objects by key; SipHash (std's seeded hasher) because members choose the names.
-type Objects = hashbrown::HashMap<ObjectKey, Arc<StoredObject>, RandomState>;
+use super::tables::{ByKey, ByOwner};
 
 #[derive(Default)]
 struct State {
-    objects: Objects,
-    /// Owner label value -> keys of objects carrying it, sorted (a Vec: almost always one key, and
-    /// a set's node would cost ten times the key for each federated object on each member).
-    by_owner: HashMap<IString, Vec<ObjectKey>>,
+    objects: ByKey,
+    /// The same objects by owner label.
+    by_owner: ByOwner,
     readiness: Readiness,
     /// Which list started last ([`KindStore::list_started`]): only that one may replace the objects.
     latest_list: u64,
@@ -63,14 +29,13 @@ struct State {
 /// before another is stale and is dropped, so the old task cannot undo the new one's list either.
 pub struct Listing {
     list: u64,
-    objects: Objects,
+    objects: ByKey,
 }
 
 impl Listing {
     /// One listed object.
     pub(super) fn push(&mut self, obj: DynamicObject) {
-        self.objects
-            .insert(key_of(&obj.metadata), Arc::new(StoredObject::from(obj)));
+        self.objects.insert(Arc::new(StoredObject::from(obj)));
     }
 }
 
@@ -97,26 +62,26 @@ impl KindStore {
 
     /// The object at `namespace/name` (namespace empty for cluster-scoped kinds), whoever owns it.
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<StoredObject>> {
-        self.read().objects.get(&KeyRef(namespace, name)).cloned()
+        self.read().objects.get(namespace, name).cloned()
     }
 
     /// Objects whose owner marks name the federated object `owner_id` (`<namespace>.<name>`).
     pub fn owned_by(&self, owner_id: &str) -> Vec<Arc<StoredObject>> {
-        let label = IString::from(owner_label_value(owner_id));
-        let state = self.read();
-        let Some(keys) = state.by_owner.get(&label) else {
-            return Vec::new();
-        };
-        keys.iter()
-            .filter_map(|k| state.objects.get(k))
+        let label = owner_label_value(owner_id);
+        let mut owned: Vec<Arc<StoredObject>> = self
+            .read()
+            .by_owner
+            .get(&label)
             .filter(|o| marks_name(o.label(OWNER_KEY), o.annotation(OWNER_KEY), owner_id))
             .cloned()
-            .collect()
+            .collect();
+        owned.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+        owned
     }
 
     /// Every object.
     pub fn list(&self) -> Vec<Arc<StoredObject>> {
-        self.read().objects.values().cloned().collect()
+        self.read().objects.iter().cloned().collect()
     }
 
     /// How many objects it holds.
@@ -131,34 +96,34 @@ impl KindStore {
 
     /// An object was added or changed; returns the change to announce, `None` for a no-op repeat.
     pub(super) fn apply(&self, obj: DynamicObject) -> Option<ChangeKind> {
-        let key = key_of(&obj.metadata);
         let obj = Arc::new(StoredObject::from(obj));
         let mut state = self.write();
-        let previous = state.objects.insert(key.clone(), obj.clone());
+        let previous = state.objects.insert(obj.clone());
         if let Some(prev) = &previous {
-            unindex(&mut state.by_owner, &key, prev);
-            if same_version(prev, &obj) {
-                index(&mut state.by_owner, &key, &obj);
-                return None;
-            }
+            state.by_owner.remove(prev);
         }
-        index(&mut state.by_owner, &key, &obj);
+        state.by_owner.add(&obj);
+        if previous.as_ref().is_some_and(|prev| same_version(prev, &obj)) {
+            return None;
+        }
         Some(ChangeKind::Applied {
-            namespace: key.0.to_string(),
-            name: key.1.to_string(),
+            namespace: obj.namespace().to_owned(),
+            name: obj.name().to_owned(),
             owners: owners([previous.as_deref().map(marks_of), Some(marks_of(&obj))]),
         })
     }
 
     /// An object was deleted.
     pub(super) fn delete(&self, obj: &DynamicObject) -> Option<ChangeKind> {
-        let key = key_of(&obj.metadata);
+        let (namespace, name) = (obj.metadata.namespace.as_deref(), obj.metadata.name.as_deref());
         let mut state = self.write();
-        let removed = state.objects.remove(&key)?;
-        unindex(&mut state.by_owner, &key, &removed);
+        let removed = state
+            .objects
+            .remove(namespace.unwrap_or_default(), name.unwrap_or_default())?;
+        state.by_owner.remove(&removed);
         Some(ChangeKind::Deleted {
-            namespace: key.0.to_string(),
-            name: key.1.to_string(),
+            namespace: removed.namespace().to_owned(),
+            name: removed.name().to_owned(),
             owners: owners([Some(marks_of(&removed)), Some(meta_marks(&obj.metadata))]),
         })
     }
@@ -169,7 +134,7 @@ impl KindStore {
         state.latest_list += 1;
         Listing {
             list: state.latest_list,
-            objects: Objects::default(),
+            objects: ByKey::default(),
         }
     }
 
@@ -184,34 +149,30 @@ impl KindStore {
         }
         let listed = listed.objects;
         let was_synced = state.readiness == Readiness::Synced;
+        state.by_owner = ByOwner::of(&listed);
         let old = std::mem::replace(&mut state.objects, listed);
-        let mut by_owner = HashMap::new();
-        for (k, o) in &state.objects {
-            index(&mut by_owner, k, o);
-        }
-        state.by_owner = by_owner;
         state.readiness = Readiness::Synced;
         if !was_synced {
             return vec![ChangeKind::Synced];
         }
         let mut changes = Vec::new();
-        for (key, prev) in &old {
-            if !state.objects.contains_key(key) {
+        for prev in old.iter() {
+            if state.objects.get(prev.namespace(), prev.name()).is_none() {
                 changes.push(ChangeKind::Deleted {
-                    namespace: key.0.to_string(),
-                    name: key.1.to_string(),
+                    namespace: prev.namespace().to_owned(),
+                    name: prev.name().to_owned(),
                     owners: owners([Some(marks_of(prev)), None]),
                 });
             }
         }
-        for (key, now) in &state.objects {
-            let prev = old.get(key);
+        for now in state.objects.iter() {
+            let prev = old.get(now.namespace(), now.name());
             if prev.is_some_and(|p| same_version(p, now)) {
                 continue;
             }
             changes.push(ChangeKind::Applied {
-                namespace: key.0.to_string(),
-                name: key.1.to_string(),
+                namespace: now.namespace().to_owned(),
+                name: now.name().to_owned(),
                 owners: owners([prev.map(|p| marks_of(p)), Some(marks_of(now))]),
             });
         }
@@ -238,32 +199,6 @@ impl KindStore {
 
 fn same_version(a: &StoredObject, b: &StoredObject) -> bool {
     a.resource_version().is_some() && a.resource_version() == b.resource_version()
-}
-
-fn owner_label(obj: &StoredObject) -> Option<&str> {
-    obj.label(OWNER_KEY)
-}
-
-fn index(by_owner: &mut HashMap<IString, Vec<ObjectKey>>, key: &ObjectKey, obj: &StoredObject) {
-    if let Some(label) = owner_label(obj) {
-        let keys = by_owner.entry(label.into()).or_default();
-        if let Err(at) = keys.binary_search(key) {
-            keys.insert(at, key.clone());
-        }
-    }
-}
-
-fn unindex(by_owner: &mut HashMap<IString, Vec<ObjectKey>>, key: &ObjectKey, obj: &StoredObject) {
-    if let Some(label) = owner_label(obj).map(IString::from)
-        && let Some(keys) = by_owner.get_mut(&label)
-    {
-        if let Ok(at) = keys.binary_search(key) {
-            keys.remove(at);
-        }
-        if keys.is_empty() {
-            by_owner.remove(&label);
-        }
-    }
 }
 
 /// An object's owner label and owner annotation.

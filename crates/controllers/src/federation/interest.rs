@@ -29,8 +29,9 @@ pub struct Interest {
     pub selects: bool,
     /// Clusters it has destinations on.
     pub placed: BTreeSet<IString>,
-    /// The children it wants.
-    pub wants: BTreeSet<Wanted>,
+    /// The children it wants, sorted, without repeats (a slice: one entry per (object, cluster)
+    /// pair, where a B-tree's half-full nodes cost twice as much).
+    pub wants: Box<[Wanted]>,
 }
 
 impl Interest {
@@ -54,18 +55,36 @@ impl Interest {
             interest.selects |= o.cluster_selector.is_some();
         }
         if let Some(d) = desired {
+            let mut wants = Vec::with_capacity(d.children.len());
             for ((cluster, ns), child) in &d.children {
                 interest.placed.insert(cluster.into());
-                interest
-                    .wants
-                    .insert((cluster.into(), ns.into(), child.name.as_str().into()));
+                wants.push((cluster.into(), ns.into(), child.name.as_str().into()));
             }
+            interest.wants = sorted(wants);
             interest
                 .placed
                 .extend(d.unregistered.iter().map(|(c, _)| IString::from(c)));
         }
         interest
     }
+}
+
+/// `wants` sorted, without repeats.
+fn sorted(mut wants: Vec<Wanted>) -> Box<[Wanted]> {
+    wants.sort();
+    wants.dedup();
+    wants.into_boxed_slice()
+}
+
+/// A child's namespace and name, whatever the cluster.
+type ChildName = (FederatedKind, IString, IString);
+
+/// The distinct child names among `wants`.
+fn child_names(kind: FederatedKind, wants: &[Wanted]) -> BTreeSet<ChildName> {
+    wants
+        .iter()
+        .map(|(_, ns, name)| (kind, ns.clone(), name.clone()))
+        .collect()
 }
 
 /// An id out of the indexes' shared allocation.
@@ -92,9 +111,10 @@ pub struct Interests {
     by_cluster: HashMap<IString, HashSet<Arc<ObjectId>>>,
     every_cluster: HashSet<Arc<ObjectId>>,
     selecting: HashSet<Arc<ObjectId>>,
-    /// Wanted child -> the objects that want it, sorted (a Vec: almost always one object, and a
-    /// set's node would cost ten times the id for every (object, cluster) pair).
-    wanted: HashMap<(FederatedKind, Wanted), Vec<Arc<ObjectId>>>,
+    /// Wanted child name (on any cluster) -> the objects that want it, sorted. Keyed without the
+    /// cluster: an entry per object rather than per (object, cluster) pair, where it was the
+    /// largest part of the records; [`Interests::wanting`] checks the cluster in `wants`.
+    wanted: HashMap<ChildName, Vec<Arc<ObjectId>>>,
 }
 
 impl Interests {
@@ -114,8 +134,8 @@ impl Interests {
         if interest.selects {
             self.selecting.insert(id.clone());
         }
-        for w in &interest.wants {
-            let ids = self.wanted.entry((id.0, w.clone())).or_default();
+        for child in child_names(id.0, &interest.wants) {
+            let ids = self.wanted.entry(child).or_default();
             if let Err(at) = ids.binary_search_by(|x| (**x).cmp(&*id)) {
                 ids.insert(at, id.clone());
             }
@@ -136,8 +156,7 @@ impl Interests {
         }
         self.every_cluster.remove(id);
         self.selecting.remove(id);
-        for w in old.wants {
-            let key = (id.0, w);
+        for key in child_names(id.0, &old.wants) {
             if let Some(ids) = self.wanted.get_mut(&key) {
                 if let Ok(at) = ids.binary_search_by(|x| (**x).cmp(id)) {
                     ids.remove(at);
@@ -188,10 +207,17 @@ impl Interests {
 
     /// Objects of `kind` that want the child `namespace/name` on `cluster`, oldest interest first.
     pub fn wanting(&self, kind: FederatedKind, cluster: &str, namespace: &str, name: &str) -> BTreeSet<ObjectId> {
+        let (namespace, name) = (IString::from(namespace), IString::from(name));
+        let wanted: Wanted = (cluster.into(), namespace.clone(), name.clone());
         self.wanted
-            .get(&(kind, (cluster.into(), namespace.into(), name.into())))
+            .get(&(kind, namespace, name))
             .into_iter()
             .flatten()
+            .filter(|id| {
+                self.objects
+                    .get(*id)
+                    .is_some_and(|i| i.wants.binary_search(&wanted).is_ok())
+            })
             .map(copied)
             .collect()
     }
@@ -235,10 +261,12 @@ mod tests {
             every_cluster: every,
             selects,
             placed: placed.iter().map(|s| (*s).into()).collect(),
-            wants: wants
-                .iter()
-                .map(|(c, n)| ((*c).into(), "gloo-system".into(), (*n).into()))
-                .collect(),
+            wants: sorted(
+                wants
+                    .iter()
+                    .map(|(c, n)| ((*c).into(), "gloo-system".into(), (*n).into()))
+                    .collect(),
+            ),
         }
     }
 
@@ -274,6 +302,8 @@ mod tests {
         assert_eq!(names(i.placed_on(Upstream, "west")), ["selector", "star"]);
         assert_eq!(names(i.wanting(Upstream, "east", "gloo-system", "a")), ["named"]);
         assert!(i.wanting(VirtualService, "east", "gloo-system", "a").is_empty());
+        // The same child name on a cluster the object does not place on is not wanted there.
+        assert!(i.wanting(Upstream, "west", "gloo-system", "a").is_empty());
 
         i.forget(&id(Upstream, "named"));
         assert!(i.wanting(Upstream, "east", "gloo-system", "a").is_empty());

@@ -123,6 +123,6 @@ pub fn observed(obj: &StoredObject, ownership: Ownership) -> ObservedObject {
         ownership,
         hash: obj.annotation(HASH_ANNOTATION).map(str::to_owned),
         content,
-        gloo_status: read_status(obj.field("status").as_ref(), None).map(|s| s.to_child_status()),
+        gloo_status: read_status(obj.field("status").as_ref(), None).map(|s| Box::new(s.to_child_status())),
     }
 }
