@@ -178,8 +178,11 @@ impl MemberRuntime {
         );
     }
 
-    /// Restarts every watch of `cluster` (same client generation) with a fresh backoff, keeping its
-    /// stores: the new watches relist into them, so consumers see changes, never a gap.
+    /// Restarts the failing watches of `cluster` (same client generation) with a fresh backoff,
+    /// keeping their stores: the new watches relist into them, so consumers see changes, never a
+    /// gap. Watches that stream or list are left alone: an overloaded member that missed a health
+    /// probe while its watches kept streaming would otherwise list everything again each time (at
+    /// 100 simulated members, over 40 000 lists while placing, and placing stalled).
     pub fn relist(&self, cluster: &str, client: Client, generation: u64) {
         let mut clusters = self.clusters_write();
         let Some(watches) = clusters.get_mut(cluster) else {
@@ -191,8 +194,9 @@ impl MemberRuntime {
             return self.start(cluster, client, generation);
         }
         let name: Arc<str> = Arc::from(cluster);
+        let mut restarted = 0;
         for (spec, task) in self.inner.specs.iter().zip(watches.tasks.iter_mut()) {
-            let Some(store) = watches.stores.get(&spec.kind).cloned() else {
+            let Some(store) = watches.stores.get(&spec.kind).filter(|s| s.failing()).cloned() else {
                 continue;
             };
             task.abort();
@@ -203,8 +207,11 @@ impl MemberRuntime {
                 store,
                 self.inner.changes.clone(),
             ));
+            restarted += 1;
         }
-        info!(%cluster, generation, "member watches restarted to relist");
+        if restarted > 0 {
+            info!(%cluster, generation, restarted, "failing member watches restarted to relist");
+        }
     }
 
     /// Stops the watches of `cluster` and forgets its stores.

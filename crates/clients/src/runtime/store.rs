@@ -2,6 +2,7 @@
 //! the owner label, with the readiness of the watch that fills it. Objects are found by borrowed
 //! namespace and name (no allocation on the hot own-write wait).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use gatefed_model::owner::{OWNER_KEY, claimed_by_marks, marks_name, owner_label_value, owner_mark};
@@ -44,6 +45,8 @@ impl Listing {
 #[derive(Default)]
 pub struct KindStore {
     state: RwLock<State>,
+    /// The watch's last event was an error: it waits in its backoff (see [`KindStore::failing`]).
+    failing: AtomicBool,
 }
 
 impl KindStore {
@@ -53,6 +56,17 @@ impl KindStore {
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the watch filling this store failed last (it waits in its backoff before trying
+    /// again) rather than streaming or listing.
+    pub fn failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
+    }
+
+    /// Records whether the watch's last event was an error.
+    pub(super) fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::Relaxed);
     }
 
     /// Whether the store follows the cluster, is still waiting for its first list, or cannot list.

@@ -112,6 +112,7 @@ pub(super) async fn run(
     };
     let mut listing: Option<Listing> = None;
     while let Some(event) = events.next().await {
+        store.set_failing(event.is_err());
         match event {
             Ok(watcher::Event::Apply(obj)) => {
                 if let Some(c) = store.apply(obj) {
