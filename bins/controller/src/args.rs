@@ -80,6 +80,10 @@ pub struct Args {
     /// Seconds between cluster health probes.
     #[arg(long, default_value_t = 5.0)]
     pub probe_period_seconds: f64,
+    /// Health probes in a row without an answer (each waits 3 s) before a ready cluster is marked
+    /// not ready; a failed answer (refused connection, error status) counts at once.
+    #[arg(long, default_value_t = 3)]
+    pub unanswered_probes: u32,
     /// Federated objects reconciled at once, per kind. Fewer leaves more of the admin API server
     /// to users' own writes during a burst; more places a burst sooner.
     #[arg(long, default_value_t = 32)]
@@ -104,6 +108,7 @@ impl Args {
             lease_duration: Duration::from_secs(self.lease_duration_seconds.max(3)),
         });
         config.pool.probe_period = Duration::from_secs_f64(self.probe_period_seconds.max(0.1));
+        config.pool.unanswered_probes = self.unanswered_probes.max(1);
         config.cleanup_timeout = Duration::from_secs(self.cleanup_timeout_seconds);
         config.concurrent_reconciles = self.concurrent_reconciles.max(1);
         config.cert_lifetime = Duration::from_secs(self.cert_lifetime_seconds.max(60));

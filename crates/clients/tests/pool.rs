@@ -37,6 +37,46 @@ async fn status_ready(admin: &kube::Client, name: &str) -> Option<String> {
 }
 
 #[tokio::test]
+async fn a_member_that_stops_answering_is_not_ready_only_after_three_unanswered_probes() {
+    let env = federation(&["east"]).await;
+    let proxy = gatefed_testenv::faults::FaultProxy::start(env.cluster("east").server(), env.pki())
+        .await
+        .unwrap();
+    register_at(&env, "east", "east", Some(proxy.url())).await;
+    let pool = ClusterPool::new(env.cluster("admin").client(), options(), &prometheus::Registry::new()).unwrap();
+    let task = pool.spawn();
+    pool.wait_synced().await;
+    eventually(Duration::from_secs(10), "east Ready", || async { ready(&pool, "east") }).await;
+
+    // A partition: probes get no answer (each gives up after 2 s, every 300 ms).
+    proxy.update(|f| f.blackhole = true);
+    let cut = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        ready(&pool, "east"),
+        "one unanswered probe is a slow member, not a lost one"
+    );
+    eventually(Duration::from_secs(15), "east not Ready", || async {
+        !ready(&pool, "east")
+    })
+    .await;
+    let detected = cut.elapsed();
+    assert!(
+        detected >= Duration::from_secs(4),
+        "not before the third unanswered probe: {detected:?}"
+    );
+    assert!(pool.cluster("east").unwrap().health.message.contains("no answer"));
+    println!("east not Ready {detected:?} after it stopped answering (3 probes of 2 s)");
+
+    proxy.clear();
+    eventually(Duration::from_secs(10), "east Ready again", || async {
+        ready(&pool, "east")
+    })
+    .await;
+    task.abort();
+}
+
+#[tokio::test]
 async fn an_outage_marks_only_that_cluster_not_ready_and_it_recovers() {
     let env = federation(&["east", "west"]).await;
     register(&env, "east", "east").await;

@@ -104,6 +104,7 @@ impl ClusterPool {
             return;
         }
         let now = Timestamp::now();
+        let mut unanswered = false;
         let mut health = match client {
             None => previous.clone(),
             Some(client) => {
@@ -125,10 +126,13 @@ impl ClusterPool {
                         since: None,
                     },
                     Ok(Err(e)) => unreachable(format!("probe failed: {e}"), &previous),
-                    Err(_) => unreachable(
-                        format!("no answer within {:?}", self.inner.options.probe_timeout),
-                        &previous,
-                    ),
+                    Err(_) => {
+                        unanswered = true;
+                        unreachable(
+                            format!("no answer within {:?}", self.inner.options.probe_timeout),
+                            &previous,
+                        )
+                    }
                 }
             }
         };
@@ -141,6 +145,12 @@ impl ClusterPool {
         let Some(mut entry) = self.inner.entries.get_mut(name) else {
             return;
         };
+        entry.unanswered = if unanswered { entry.unanswered + 1 } else { 0 };
+        if unanswered && previous.ready && entry.unanswered < self.inner.options.unanswered_probes {
+            // Slow, not gone (yet): the next probes tell.
+            debug!(cluster = %name, missed = entry.unanswered, "cluster missed a health probe");
+            return;
+        }
         entry.health = health.clone();
         let status_written = entry.status_written.clone();
         let has_object = entry.source.has_cluster_object;

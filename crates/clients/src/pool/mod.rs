@@ -34,6 +34,10 @@ pub struct PoolOptions {
     pub probe_period: Duration,
     /// Longest a probe waits for an answer.
     pub probe_timeout: Duration,
+    /// Probes in a row without an answer before a ready cluster is marked not ready (at least 1).
+    /// An answer that fails (refused connection, error status) counts at once; a missed probe
+    /// alone is a slow member, and marking it not ready wakes every object placed on it twice.
+    pub unanswered_probes: u32,
     /// Longest between two writes of an unchanged status (refreshes `lastProbeTime`).
     pub status_refresh: Duration,
     /// Limits of every member client.
@@ -48,6 +52,7 @@ impl Default for PoolOptions {
             namespace: "gloo-system".into(),
             probe_period: Duration::from_secs(5),
             probe_timeout: Duration::from_secs(3),
+            unanswered_probes: 3,
             status_refresh: Duration::from_secs(60),
             limits: ClientLimits::default(),
             write_status: true,
@@ -105,6 +110,8 @@ struct Entry {
     /// The cluster's pause after 429s and 5xxs, shared with its client's layer.
     throttle: Throttle,
     health: Health,
+    /// Probes in a row that got no answer.
+    unanswered: u32,
     status_written: Option<(Health, Instant)>,
 }
 
@@ -277,6 +284,7 @@ impl ClusterPool {
                         generation,
                         throttle,
                         health,
+                        unanswered: 0,
                         status_written,
                     },
                 );

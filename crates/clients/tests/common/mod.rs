@@ -32,17 +32,22 @@ pub async fn remote_of(cluster: &Cluster) -> Remote {
 }
 
 pub async fn register(env: &TestEnv, remote: &str, name: &str) -> Registration {
+    register_at(env, remote, name, None).await
+}
+
+/// Registers `remote` as `name`, reached at `server` instead of its own address when given (a
+/// fault proxy).
+pub async fn register_at(env: &TestEnv, remote: &str, name: &str, server: Option<&str>) -> Registration {
     let admin = env.cluster("admin");
     let mut opts = RegisterOptions::new(name);
     opts.labels = [("region".to_owned(), format!("{remote}-region"))].into();
-    registration::register(
-        &admin.client(),
-        admin.server(),
-        &remote_of(env.cluster(remote)).await,
-        &opts,
-    )
-    .await
-    .expect("register")
+    let mut remote = remote_of(env.cluster(remote)).await;
+    if let Some(server) = server {
+        remote.access.server = server.to_owned();
+    }
+    registration::register(&admin.client(), admin.server(), &remote, &opts)
+        .await
+        .expect("register")
 }
 
 pub async fn client_of(kubeconfig: &str) -> kube::Client {
