@@ -60,7 +60,7 @@ impl KindStore {
 
     /// Whether the watch filling this store failed last (it waits in its backoff before trying
     /// again) rather than streaming or listing.
-    pub fn failing(&self) -> bool {
+    pub(super) fn failing(&self) -> bool {
         self.failing.load(Ordering::Relaxed)
     }
 

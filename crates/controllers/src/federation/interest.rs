@@ -76,7 +76,7 @@ fn sorted(mut wants: Vec<Wanted>) -> Box<[Wanted]> {
     wants.into_boxed_slice()
 }
 
-/// A child's namespace and name, whatever the cluster.
+/// A child's kind, namespace and name, whatever the cluster.
 type ChildName = (FederatedKind, IString, IString);
 
 /// The distinct child names among `wants`.
