@@ -145,7 +145,11 @@ impl ClusterPool {
         let Some(mut entry) = self.inner.entries.get_mut(name) else {
             return;
         };
-        entry.unanswered = if unanswered { entry.unanswered.saturating_add(1) } else { 0 };
+        entry.unanswered = if unanswered {
+            entry.unanswered.saturating_add(1)
+        } else {
+            0
+        };
         if unanswered && previous.ready && entry.unanswered < self.inner.options.unanswered_probes {
             // Slow, not gone (yet): the next probes tell.
             debug!(cluster = %name, missed = entry.unanswered, "cluster missed a health probe");
