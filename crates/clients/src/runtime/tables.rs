@@ -19,33 +19,30 @@ pub(super) struct ByKey {
     hasher: RandomState,
 }
 
+/// The hash of a key: the one formula for lookups and for the table's own rehashing.
+fn key_hash(hasher: &RandomState, namespace: &str, name: &str) -> u64 {
+    hasher.hash_one((namespace, name))
+}
+
 fn same_key(obj: &StoredObject, namespace: &str, name: &str) -> bool {
     obj.name() == name && obj.namespace() == namespace
 }
 
 impl ByKey {
-    fn hash(&self, namespace: &str, name: &str) -> u64 {
-        self.hasher.hash_one((namespace, name))
-    }
-
-    fn hash_of(&self, obj: &StoredObject) -> u64 {
-        self.hash(obj.namespace(), obj.name())
-    }
-
     /// The object at `namespace/name`.
     pub(super) fn get(&self, namespace: &str, name: &str) -> Option<&Arc<StoredObject>> {
-        self.table
-            .find(self.hash(namespace, name), |o| same_key(o, namespace, name))
+        self.table.find(key_hash(&self.hasher, namespace, name), |o| {
+            same_key(o, namespace, name)
+        })
     }
 
     /// Adds `obj`, returning the object it replaces (same namespace and name).
     pub(super) fn insert(&mut self, obj: Arc<StoredObject>) -> Option<Arc<StoredObject>> {
-        let hash = self.hash_of(&obj);
         let hasher = &self.hasher;
         match self.table.entry(
-            hash,
+            key_hash(hasher, obj.namespace(), obj.name()),
             |o| same_key(o, obj.namespace(), obj.name()),
-            |o| hasher.hash_one((o.namespace(), o.name())),
+            |o| key_hash(hasher, o.namespace(), o.name()),
         ) {
             hashbrown::hash_table::Entry::Occupied(mut e) => Some(std::mem::replace(e.get_mut(), obj)),
             hashbrown::hash_table::Entry::Vacant(e) => {
@@ -57,7 +54,7 @@ impl ByKey {
 
     /// Removes the object at `namespace/name`.
     pub(super) fn remove(&mut self, namespace: &str, name: &str) -> Option<Arc<StoredObject>> {
-        let hash = self.hash(namespace, name);
+        let hash = key_hash(&self.hasher, namespace, name);
         let entry = self.table.find_entry(hash, |o| same_key(o, namespace, name)).ok()?;
         Some(entry.remove().0)
     }
@@ -85,6 +82,11 @@ fn owner_label(obj: &StoredObject) -> Option<&str> {
     obj.label(OWNER_KEY)
 }
 
+/// The hash of an owner label: the one formula for lookups and for the table's own rehashing.
+fn label_hash(hasher: &RandomState, label: &str) -> u64 {
+    hasher.hash_one(label)
+}
+
 impl ByOwner {
     /// An index of `objects`.
     pub(super) fn of(objects: &ByKey) -> Self {
@@ -95,17 +97,12 @@ impl ByOwner {
         index
     }
 
-    fn hash(&self, label: &str) -> u64 {
-        self.hasher.hash_one(label)
-    }
-
     /// Indexes `obj` under its owner label, if it has one.
     pub(super) fn add(&mut self, obj: &Arc<StoredObject>) {
         if let Some(label) = owner_label(obj) {
-            let hash = self.hash(label);
             let hasher = &self.hasher;
-            self.table.insert_unique(hash, obj.clone(), |o| {
-                hasher.hash_one(owner_label(o).unwrap_or_default())
+            self.table.insert_unique(label_hash(hasher, label), obj.clone(), |o| {
+                label_hash(hasher, owner_label(o).unwrap_or_default())
             });
         }
     }
@@ -113,7 +110,9 @@ impl ByOwner {
     /// Removes this very object (by pointer) from the index.
     pub(super) fn remove(&mut self, obj: &Arc<StoredObject>) {
         if let Some(label) = owner_label(obj)
-            && let Ok(entry) = self.table.find_entry(self.hash(label), |o| Arc::ptr_eq(o, obj))
+            && let Ok(entry) = self
+                .table
+                .find_entry(label_hash(&self.hasher, label), |o| Arc::ptr_eq(o, obj))
         {
             entry.remove();
         }
@@ -122,7 +121,7 @@ impl ByOwner {
     /// The objects whose owner label is `label`.
     pub(super) fn get<'a>(&'a self, label: &'a str) -> impl Iterator<Item = &'a Arc<StoredObject>> + 'a {
         self.table
-            .iter_hash(self.hash(label))
+            .iter_hash(label_hash(&self.hasher, label))
             .filter(move |o| owner_label(o) == Some(label))
     }
 }
