@@ -96,6 +96,11 @@ impl Cluster {
         &self.kubeconfig_path
     }
 
+    /// The URL of the etcd this cluster's API server stores its data in.
+    pub fn etcd_url(&self) -> &str {
+        &self.config.etcd_url
+    }
+
     /// Pid of the API server, while it runs.
     pub fn apiserver_pid(&self) -> Option<u32> {
         self.lock().as_ref().map(|p| p.pid)

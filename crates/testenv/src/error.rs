@@ -67,6 +67,14 @@ pub enum Error {
         /// Cause.
         source: rcgen::Error,
     },
+    /// A TLS configuration could not be built from the environment's certificates.
+    #[error("failed to build a TLS configuration from the {what}: {detail}")]
+    Tls {
+        /// Which certificate or setting.
+        what: &'static str,
+        /// Cause.
+        detail: String,
+    },
     /// A kubeconfig or client could not be built.
     #[error("failed to build a client for cluster {cluster}: {detail}")]
     Client {

@@ -210,6 +210,22 @@ impl TestEnv {
         pids
     }
 
+    /// Pids of the processes that serve the named cluster: its API server (while it runs) and its
+    /// etcd (with [`EtcdMode::Shared`], the etcd every cluster shares).
+    pub fn pids_of(&self, name: &str) -> Vec<u32> {
+        let Some(cluster) = self.get(name) else {
+            return Vec::new();
+        };
+        let mut pids: Vec<u32> = cluster.apiserver_pid().into_iter().collect();
+        pids.extend(
+            self.etcds
+                .iter()
+                .filter(|e| e.url == cluster.etcd_url())
+                .map(|e| e.process.pid),
+        );
+        pids
+    }
+
     /// Gives up ownership of the processes (started with `detached`), returning their pids.
     pub fn detach(self) -> Vec<u32> {
         let Self { clusters, etcds, .. } = self;

@@ -6,6 +6,7 @@ mod dashboard;
 mod discovery;
 mod failover;
 mod hostile;
+mod isolate;
 pub mod peers;
 mod plot;
 mod propagation;

@@ -23,16 +23,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use gatefed_testenv::TestEnv;
 use gatefed_testenv::kubefed::KubeFed;
+use gatefed_testenv::{EtcdMode, TestEnv};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
+use super::isolate;
 use super::propagation::{
-    NS, Seen, Shape, create_all, delete_and_wait, gatefed_object, line, registered_federation, time_updates,
+    NS, Seen, Shape, create_all, delete_and_wait, gatefed_object, line, registered_federation_with, time_updates,
     watch_members,
 };
 use super::util::{
@@ -67,6 +68,10 @@ pub struct Args {
     /// Runs to make, of gatefed, kubefed, kubefed-tuned (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "gatefed,kubefed,kubefed-tuned")]
     only: Vec<String>,
+    /// Admin's API server and etcd (and the bench, the users' client) on CPU 0, the members and the
+    /// controller on CPU 1, as on separate machines (see `isolate`).
+    #[arg(long)]
+    isolate: bool,
 }
 
 impl Args {
@@ -81,6 +86,7 @@ impl Args {
             controller: None,
             gatefed_concurrent_reconciles: None,
             only: vec!["gatefed".into(), "kubefed".into(), "kubefed-tuned".into()],
+            isolate: false,
         }
     }
 }
@@ -188,11 +194,19 @@ impl Figures {
 
 async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> anyhow::Result<Figures> {
     let members: Vec<String> = (0..args.members).map(|i| format!("member{i}")).collect();
-    let label = peer.label(args.kubefed_workers);
+    let mut label = peer.label(args.kubefed_workers);
+    if args.isolate {
+        label.push_str(", isolated");
+    }
+    let etcd = if args.isolate {
+        isolate::ETCD
+    } else {
+        EtcdMode::default()
+    };
     println!("\n{label}: starting admin + {} members...", members.len());
     let (env, controller, fed, shape, placed): (_, _, _, Shape, fn(&Value) -> bool) = match peer {
         Peer::Gatefed => {
-            let env = registered_federation(&members).await?;
+            let env = registered_federation_with(&members, etcd).await?;
             let admin = env.cluster("admin");
             let log = env.dir().join("gatefed.log");
             let concurrency = args.gatefed_concurrent_reconciles.map(|n| n.to_string());
@@ -210,7 +224,7 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
             (env, controller, fed, gatefed_object, gatefed_placed)
         }
         Peer::KubeFed { tuned } => {
-            let (env, controller) = kubefed_federation(&members, kubefed, tuned, args.kubefed_workers).await?;
+            let (env, controller) = kubefed_federation(&members, kubefed, tuned, args.kubefed_workers, etcd).await?;
             let fed = Api::namespaced_with(
                 env.cluster("admin").client(),
                 NS,
@@ -219,6 +233,10 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
             (env, controller, fed, kubefed_object, kubefed_placed)
         }
     };
+    if args.isolate {
+        isolate::split(&env, &members)?;
+        isolate::controller(controller.child.id())?;
+    }
     let clients: Vec<kube::Client> = members.iter().map(|m| env.cluster(m).client()).collect();
     let seen = Arc::new(Seen::default());
     watch_members(clients.clone(), &seen);
@@ -336,10 +354,15 @@ async fn kubefed_federation(
     bins: &KubeFed,
     tuned: bool,
     workers: u32,
+    etcd: EtcdMode,
 ) -> anyhow::Result<(TestEnv, Controller)> {
     let mut names = vec!["admin"];
     names.extend(members.iter().map(String::as_str));
-    let env = TestEnv::start(&names).await?;
+    let options = gatefed_testenv::Options {
+        etcd,
+        ..Default::default()
+    };
+    let env = TestEnv::start_with(&names, options).await?;
     let admin = env.cluster("admin");
     let client = admin.client();
     for c in env.clusters() {

@@ -21,7 +21,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use super::util::{
-    Controller, build_release_controller, cpu_seconds, federation, member_requests, member_writes, metric_lines,
+    Controller, build_release_controller, cpu_seconds, federation_with, member_requests, member_writes, metric_lines,
     peak_rss_kib, percentile, register, start_controller,
 };
 
@@ -161,7 +161,15 @@ pub(super) fn watch_members(members: Vec<kube::Client>, seen: &Arc<Seen>) {
 
 /// Admin and `members` started, with gatefed's and Gloo's CRDs, every member registered.
 pub(super) async fn registered_federation(members: &[String]) -> anyhow::Result<gatefed_testenv::TestEnv> {
-    let env = federation(members).await?;
+    registered_federation_with(members, gatefed_testenv::EtcdMode::default()).await
+}
+
+/// [`registered_federation`] with the clusters' etcd shared or one each.
+pub(super) async fn registered_federation_with(
+    members: &[String],
+    etcd: gatefed_testenv::EtcdMode,
+) -> anyhow::Result<gatefed_testenv::TestEnv> {
+    let env = federation_with(members, etcd).await?;
     for m in members {
         register(&env, m).await?;
     }

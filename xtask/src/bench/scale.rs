@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use kube::api::DeleteParams;
 
+use super::isolate;
 use super::propagation::{
-    clients_of, create_all, delete_and_wait, gatefed_object, line, registered_federation, start_watched, time_updates,
-    wait_placed,
+    clients_of, create_all, delete_and_wait, gatefed_object, line, registered_federation, registered_federation_with,
+    start_watched, time_updates, wait_placed,
 };
 use super::sim::SimMember;
 use super::util::{
@@ -60,6 +61,10 @@ pub struct Args {
     /// Where the SVG plots go (update latency distribution, RSS vs pairs).
     #[arg(long, default_value = "target/bench/scale")]
     plots: PathBuf,
+    /// Admin's API server and etcd (and the bench, the users' client) on CPU 0, the members and the
+    /// controller on CPU 1, as on separate machines (real members only; see `isolate`).
+    #[arg(long)]
+    isolate: bool,
 }
 
 impl Args {
@@ -76,6 +81,7 @@ impl Args {
             // The TLS + HTTP/2 path too, so it does not rot.
             member_tls: true,
             plots: PathBuf::from("target/bench/scale-tiny"),
+            isolate: false,
         }
     }
 }
@@ -92,7 +98,7 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for &members in &args.members {
         let row = runtime.block_on(one_size(&binary, members, &args))?;
-        row.print();
+        row.print(args.isolate);
         rows.push(row);
     }
     summary(&rows, &args);
@@ -120,8 +126,13 @@ struct Row {
 }
 
 impl Row {
-    fn print(&self) {
-        println!("\n== scale: {} members x {} pairs ==", self.members, self.pairs);
+    fn print(&self, isolated: bool) {
+        let how = if isolated {
+            ", isolated: admin on CPU 0, the rest on CPU 1"
+        } else {
+            ""
+        };
+        println!("\n== scale: {} members x {} pairs{how} ==", self.members, self.pairs);
         for l in &self.lines {
             println!("{l}");
         }
@@ -131,7 +142,14 @@ impl Row {
 async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
     let members: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
     let (env, sims) = if n > args.simulate_above {
+        if args.isolate {
+            anyhow::bail!("--isolate needs real members: {n} members are more than --simulate-above");
+        }
         simulated_federation(&members, Duration::from_millis(args.member_latency_ms), args.member_tls).await?
+    } else if args.isolate {
+        let env = registered_federation_with(&members, isolate::ETCD).await?;
+        isolate::split(&env, &members)?;
+        (env, Vec::new())
     } else {
         (registered_federation(&members).await?, Vec::new())
     };
@@ -152,6 +170,9 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
     let creates_alone = user_creates_alone(&admin.client(), args.objects, &members).await?;
     let log = |i: usize| env.dir().join(format!("controller-{i}.log"));
     let (controller, port, seen, fed) = start_watched(binary, &env, clients, &log(0)).await?;
+    if args.isolate {
+        isolate::controller(controller.child.id())?;
+    }
     let cpu_before = cpu_seconds(controller.child.id());
 
     println!(
@@ -191,6 +212,9 @@ async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
     let (controller, port) =
         start_controller_logging(binary, admin.kubeconfig_path(), &log(1), &[], RESTART_LOG).await?;
     let restart_ready = t0.elapsed();
+    if args.isolate {
+        isolate::controller(controller.child.id())?;
+    }
     tokio::time::sleep(Duration::from_secs(5)).await;
     let restart_writes = member_writes(port);
     drop(controller);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use gatefed_clients::registration::{self, RegisterOptions, Remote};
-use gatefed_testenv::TestEnv;
+use gatefed_testenv::{EtcdMode, Options, TestEnv};
 
 /// The release controller as its own process; killed on drop.
 pub struct Controller {
@@ -108,10 +108,19 @@ pub async fn wait_http_ok(port: u16, path: &str, log: &Path, failure: &str) -> a
 /// Starts `admin` and the members, installs gatefed's CRDs and the namespace on admin and Gloo's CRDs
 /// on the members; registration is left to the caller (some benches prepare members first).
 pub async fn federation(members: &[String]) -> anyhow::Result<TestEnv> {
+    federation_with(members, EtcdMode::default()).await
+}
+
+/// [`federation`] with the clusters' etcd shared or one each.
+pub async fn federation_with(members: &[String], etcd: EtcdMode) -> anyhow::Result<TestEnv> {
     let mut names = vec!["admin"];
     names.extend(members.iter().map(String::as_str));
     println!("starting {} clusters...", names.len());
-    let env = TestEnv::start(&names).await?;
+    let options = Options {
+        etcd,
+        ..Options::default()
+    };
+    let env = TestEnv::start_with(&names, options).await?;
     let admin = env.cluster("admin");
     admin.install_gatefed_crds().await?;
     gatefed_testenv::ensure_namespace(&admin.client(), "gloo-system").await?;

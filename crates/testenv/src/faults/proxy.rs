@@ -16,8 +16,8 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -59,16 +59,7 @@ impl FaultProxy {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = |what: &'static str| move |e: rustls::Error| Error::Proxy(format!("{what}: {e}"));
         let pem = |what: &'static str| move |e: rustls::pki_types::pem::Error| Error::Proxy(format!("{what}: {e}"));
-        let certs = CertificateDer::pem_slice_iter(pki.serving.cert_pem.as_bytes())
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(pem("serving certificate"))?;
-        let key = PrivateKeyDer::from_pem_slice(pki.serving.key_pem.as_bytes()).map_err(pem("serving key"))?;
-        let server = rustls::ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(tls("server protocols"))?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .map_err(tls("serving certificate"))?;
+        let server = pki.server_config()?;
         let mut roots = rustls::RootCertStore::empty();
         for ca in CertificateDer::pem_slice_iter(pki.ca_pem.as_bytes()) {
             roots.add(ca.map_err(pem("CA"))?).map_err(tls("CA"))?;

@@ -8,21 +8,14 @@ use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 /// A TLS acceptor serving `pki`'s certificate for 127.0.0.1, offering HTTP/2 first as kube-apiserver does.
 pub fn acceptor(pki: &gatefed_testenv::Pki) -> anyhow::Result<TlsAcceptor> {
-    let certs = CertificateDer::pem_slice_iter(pki.serving.cert_pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .context("the simulated member's certificate")?;
-    let key = PrivateKeyDer::from_pem_slice(pki.serving.key_pem.as_bytes()).context("the simulated member's key")?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+    let mut config = pki.server_config()?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
