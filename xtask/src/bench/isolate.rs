@@ -9,7 +9,8 @@
 //!
 //! Pinning is `taskset` (util-linux) on every thread of a process; threads started later inherit it.
 //! The bench process itself (the users' client and the member watches that timestamp children) goes
-//! with admin: it stands for the users.
+//! with admin, as it stands for the users, until the [`Split`] is dropped (`cargo xtask ci` runs
+//! benches in its own process and goes on building after them).
 
 use std::process::Command;
 
@@ -24,12 +25,29 @@ const MEMBERS_CPU: u32 = 1;
 /// How an isolated run starts its clusters: one etcd per cluster, so admin's can be pinned alone.
 pub const ETCD: EtcdMode = EtcdMode::PerCluster;
 
+/// While it lives, this process runs on the admin CPU; dropped, it runs where it ran before.
+pub struct Split {
+    /// This process's CPU list before the split (`taskset` syntax).
+    bench_cpus: String,
+}
+
+impl Drop for Split {
+    fn drop(&mut self) {
+        if let Err(e) = taskset(std::process::id(), &self.bench_cpus, "the bench") {
+            eprintln!("warning: {e:#}");
+        }
+    }
+}
+
 /// Pins admin's API server and etcd and this process to one CPU, every member's to the other.
-pub fn split(env: &TestEnv, members: &[String]) -> anyhow::Result<()> {
+pub fn split(env: &TestEnv, members: &[String]) -> anyhow::Result<Split> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cpus < 2 {
         bail!("--isolate needs 2 CPUs, this process may use {cpus}");
     }
+    let split = Split {
+        bench_cpus: cpu_list(std::process::id())?,
+    };
     for pid in env.pids_of("admin") {
         pin(pid, ADMIN_CPU, "admin")?;
     }
@@ -38,7 +56,8 @@ pub fn split(env: &TestEnv, members: &[String]) -> anyhow::Result<()> {
             pin(pid, MEMBERS_CPU, m)?;
         }
     }
-    pin(std::process::id(), ADMIN_CPU, "the bench")
+    pin(std::process::id(), ADMIN_CPU, "the bench")?;
+    Ok(split)
 }
 
 /// Pins a controller under test (gatefed or KubeFed) to the members' CPU.
@@ -46,17 +65,39 @@ pub fn controller(pid: u32) -> anyhow::Result<()> {
     pin(pid, MEMBERS_CPU, "the controller")
 }
 
-/// `taskset -a -p -c <cpu> <pid>`: every thread of `pid` on `cpu`.
+/// Every thread of `pid` on `cpu`.
 fn pin(pid: u32, cpu: u32, what: &str) -> anyhow::Result<()> {
+    taskset(pid, &cpu.to_string(), what)
+}
+
+/// `taskset -a -p -c <cpus> <pid>`: every thread of `pid` on the CPUs of the list.
+fn taskset(pid: u32, cpus: &str, what: &str) -> anyhow::Result<()> {
+    run_taskset(&["-a", "-p", "-c", cpus, &pid.to_string()])
+        .with_context(|| format!("pin {what} (pid {pid}) to CPU {cpus}"))
+        .map(drop)
+}
+
+/// The CPU list `pid` may run on (`taskset -p -c <pid>` prints `pid N's current affinity list: 0,1`).
+fn cpu_list(pid: u32) -> anyhow::Result<String> {
+    let out = run_taskset(&["-p", "-c", &pid.to_string()])?;
+    match out.rsplit_once(": ") {
+        Some((_, list)) => Ok(list.trim().to_owned()),
+        None => bail!("taskset printed no CPU list for pid {pid}: {out:?}"),
+    }
+}
+
+/// Runs taskset, returning what it printed.
+fn run_taskset(args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new("taskset")
-        .args(["-a", "-p", "-c", &cpu.to_string(), &pid.to_string()])
+        .args(args)
         .output()
         .context("run taskset (util-linux; `apt-get install util-linux`) for --isolate")?;
     if !out.status.success() {
         bail!(
-            "taskset could not pin {what} (pid {pid}) to CPU {cpu}: {}",
+            "taskset {}: {}",
+            args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

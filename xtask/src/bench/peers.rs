@@ -86,7 +86,8 @@ impl Args {
             controller: None,
             gatefed_concurrent_reconciles: None,
             only: vec!["gatefed".into(), "kubefed".into(), "kubefed-tuned".into()],
-            isolate: false,
+            // The pinning too, so it does not rot.
+            isolate: true,
         }
     }
 }
@@ -233,10 +234,14 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
             (env, controller, fed, kubefed_object, kubefed_placed)
         }
     };
-    if args.isolate {
-        isolate::split(&env, &members)?;
+    // Held to the end of the run: the bench process goes back to every CPU when it drops.
+    let _split = if args.isolate {
+        let split = isolate::split(&env, &members)?;
         isolate::controller(controller.child.id())?;
-    }
+        Some(split)
+    } else {
+        None
+    };
     let clients: Vec<kube::Client> = members.iter().map(|m| env.cluster(m).client()).collect();
     let seen = Arc::new(Seen::default());
     watch_members(clients.clone(), &seen);

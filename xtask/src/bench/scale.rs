@@ -141,17 +141,20 @@ impl Row {
 
 async fn one_size(binary: &Path, n: usize, args: &Args) -> anyhow::Result<Row> {
     let members: Vec<String> = (0..n).map(|i| format!("member{i}")).collect();
-    let (env, sims) = if n > args.simulate_above {
+    // `_split` is held to the end of the size: the bench process goes back to every CPU when it drops.
+    let (env, sims, _split) = if n > args.simulate_above {
         if args.isolate {
             anyhow::bail!("--isolate needs real members: {n} members are more than --simulate-above");
         }
-        simulated_federation(&members, Duration::from_millis(args.member_latency_ms), args.member_tls).await?
+        let (env, sims) =
+            simulated_federation(&members, Duration::from_millis(args.member_latency_ms), args.member_tls).await?;
+        (env, sims, None)
     } else if args.isolate {
         let env = registered_federation_with(&members, isolate::ETCD).await?;
-        isolate::split(&env, &members)?;
-        (env, Vec::new())
+        let split = isolate::split(&env, &members)?;
+        (env, Vec::new(), Some(split))
     } else {
-        (registered_federation(&members).await?, Vec::new())
+        (registered_federation(&members).await?, Vec::new(), None)
     };
     let apiserver_mib = sims.is_empty().then(|| {
         members
