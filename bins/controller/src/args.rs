@@ -88,6 +88,10 @@ pub struct Args {
     /// to users' own writes during a burst; more places a burst sooner.
     #[arg(long, default_value_t = 32)]
     pub concurrent_reconciles: u16,
+    /// gatefed's writes to the admin API server (finalizers, statuses) in flight at once; the rest
+    /// wait their turn. Fewer leaves more of a busy admin API server to users' own writes.
+    #[arg(long, default_value_t = 4)]
+    pub admin_write_concurrency: usize,
 }
 
 fn default_pod_name() -> String {
@@ -111,6 +115,7 @@ impl Args {
         config.pool.unanswered_probes = self.unanswered_probes.max(1);
         config.cleanup_timeout = Duration::from_secs(self.cleanup_timeout_seconds);
         config.concurrent_reconciles = self.concurrent_reconciles.max(1);
+        config.admin_write_concurrency = self.admin_write_concurrency.max(1);
         config.cert_lifetime = Duration::from_secs(self.cert_lifetime_seconds.max(60));
         config.rbac_webhook = self.rbac_webhook_addr.map(|a| (a, self.rbac_webhook_san));
         if self.dashboard_addr != "off" {

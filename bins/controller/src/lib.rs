@@ -64,6 +64,8 @@ pub struct Config {
     pub cleanup_timeout: Duration,
     /// Federated objects reconciled at once, per kind.
     pub concurrent_reconciles: u16,
+    /// gatefed's writes to the federation's API groups in flight on the admin API server at once.
+    pub admin_write_concurrency: usize,
     /// Lifetime of certificates gatefed issues (managed failover mTLS, the RBAC webhook's serving
     /// certificate); renewed two thirds in.
     pub cert_lifetime: Duration,
@@ -92,6 +94,7 @@ impl Config {
             resync: Duration::from_secs(600),
             cleanup_timeout: Duration::from_secs(600),
             concurrent_reconciles: 32,
+            admin_write_concurrency: 4,
             cert_lifetime: Duration::from_secs(90 * 24 * 3600),
             rbac_webhook: None,
             dashboard: None,
@@ -159,6 +162,9 @@ pub async fn run_with(
         .context("admin cluster client")?
         .with_layer(&admin_metrics.layer("admin"))
         .build();
+    // A burst of reconciles queues its finalizer and status writes here: the users' own writes to
+    // admin keep most of the API server (see `write_limit`).
+    let admin = gatefed_clients::write_limit::limit_federation_writes(admin, config.admin_write_concurrency);
     let servers = server::spawn(&config, shared.clone()).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

@@ -58,6 +58,7 @@ mod pool;
 pub mod registration;
 pub mod runtime;
 pub mod throttle;
+pub mod write_limit;
 
 pub use error::{Error, Result};
 pub use pool::{ClusterEvent, ClusterInfo, ClusterPool, ClusterSource, Health, PoolOptions, registered};

@@ -7,8 +7,9 @@
 //! write -> the child on the last member, from per-(member, object) watch timestamps), then deletes
 //! `--deletes` at once until every member child is gone. Also: the time until the federated objects'
 //! status says placed, the bench's own creates with the controller running, controller CPU and peak
-//! RSS, and the requests the members' API servers answered (their own `apiserver_request_total`, so
-//! both controllers are counted by the same meter).
+//! RSS, and the requests the members' and the admin API servers answered (their own
+//! `apiserver_request_total`, so both controllers are counted by the same meter; admin's include the
+//! bench's own).
 //!
 //! KubeFed is set up as its docs describe, without its webhook and Helm chart: its CRDs, a complete
 //! KubeFedConfig (nothing defaults it), `kubefedctl enable` for namespaces and Upstreams, members
@@ -147,6 +148,8 @@ pub fn run(root: &Path, args: Args) -> anyhow::Result<()> {
 /// The figures of one controller.
 struct Figures {
     label: String,
+    /// gatefed's run, which the others are compared with.
+    gatefed: bool,
     user_creates: Duration,
     children_placed: Duration,
     status_placed: Duration,
@@ -167,6 +170,9 @@ struct Figures {
     other_requests: BTreeMap<String, u64>,
     /// Every request the members answered (health checks, discovery, namespaces included).
     all_requests: u64,
+    /// What the admin API server answered over the same phases, the bench's own requests included:
+    /// FederatedUpstreams by verb (and subresource), the rest by verb and resource, and the total.
+    admin_requests: (BTreeMap<String, u64>, BTreeMap<String, u64>, u64),
 }
 
 impl Figures {
@@ -190,6 +196,13 @@ impl Figures {
         println!("member requests for Upstreams      {}", verbs(&self.upstream_requests));
         println!("member requests, all resources     {}", self.all_requests);
         println!("  of which not for Upstreams       {}", verbs(&self.other_requests));
+        let (fed, other, all) = &self.admin_requests;
+        println!(
+            "admin requests, FederatedUpstreams {} (the bench's own included)",
+            verbs(fed)
+        );
+        println!("admin requests, all resources      {all}");
+        println!("  of which not FederatedUpstreams  {}", verbs(other));
     }
 }
 
@@ -252,7 +265,9 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
     let servers = env.pids();
     let servers_cpu = || servers.iter().map(|p| cpu_seconds(*p)).sum::<f64>();
     let servers_before = servers_cpu();
-    let requests_before = member_requests(&clients).await?;
+    let admin_client = env.cluster("admin").client();
+    let requests_before = requests(&clients, "upstreams").await?;
+    let admin_before = requests(std::slice::from_ref(&admin_client), "federatedupstreams").await?;
 
     println!(
         "{label}: creating {} objects on {} members...",
@@ -281,7 +296,10 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
     let cpu = cpu_seconds(pid) - cpu_before;
     let servers_cpu = servers_cpu() - servers_before;
     let peak_rss_mib = peak_rss_kib(pid) as f64 / 1024.0;
-    let requests_after = member_requests(&clients).await?;
+    let requests_after = requests(&clients, "upstreams").await?;
+    let admin_requests = requests(std::slice::from_ref(&admin_client), "federatedupstreams")
+        .await?
+        .since(&admin_before);
     drop(controller);
     drop(env);
     let (upstream_requests, other_requests, all_requests) = requests_after.since(&requests_before);
@@ -300,6 +318,8 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
         upstream_requests,
         other_requests,
         all_requests,
+        admin_requests,
+        gatefed: matches!(peer, Peer::Gatefed),
     })
 }
 
@@ -579,17 +599,18 @@ async fn wait_ready(admin: &kube::Client, members: &[String]) -> anyhow::Result<
     }
 }
 
-/// Counters of `apiserver_request_total`, summed over the members.
+/// Counters of `apiserver_request_total`, summed over some API servers.
 #[derive(Default)]
 struct RequestCounts {
-    upstreams: BTreeMap<String, u64>,
+    /// Requests for the resource asked about, by verb (`VERB/subresource` for a subresource).
+    resource: BTreeMap<String, u64>,
     /// Everything else, by "VERB resource" (a non-resource path has no resource).
     other: BTreeMap<String, u64>,
     all: u64,
 }
 
 impl RequestCounts {
-    /// Upstream requests by verb, and all requests, since `before`.
+    /// Requests for the resource by verb, the others, and all requests, since `before`.
     fn since(&self, before: &RequestCounts) -> (BTreeMap<String, u64>, BTreeMap<String, u64>, u64) {
         let delta = |now: &BTreeMap<String, u64>, then: &BTreeMap<String, u64>| {
             now.iter()
@@ -598,17 +619,17 @@ impl RequestCounts {
                 .collect()
         };
         (
-            delta(&self.upstreams, &before.upstreams),
+            delta(&self.resource, &before.resource),
             delta(&self.other, &before.other),
             self.all - before.all,
         )
     }
 }
 
-/// The members' own request counters (their `/metrics`).
-async fn member_requests(members: &[kube::Client]) -> anyhow::Result<RequestCounts> {
+/// The API servers' own request counters (their `/metrics`), `resource` by verb.
+async fn requests(servers: &[kube::Client], resource: &str) -> anyhow::Result<RequestCounts> {
     let mut counts = RequestCounts::default();
-    for client in members {
+    for client in servers {
         let request = axum::http::Request::get("/metrics").body(Vec::new())?;
         let text = client.request_text(request).await?;
         for l in text.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
@@ -625,13 +646,14 @@ async fn member_requests(members: &[kube::Client]) -> anyhow::Result<RequestCoun
                     .unwrap_or("")
                     .to_owned()
             };
-            let (verb, resource) = (label("verb"), label("resource"));
-            if resource == "upstreams" {
-                *counts.upstreams.entry(verb).or_default() += n;
+            let (verb, of, sub) = (label("verb"), label("resource"), label("subresource"));
+            if of == resource {
+                let verb = if sub.is_empty() { verb } else { format!("{verb}/{sub}") };
+                *counts.resource.entry(verb).or_default() += n;
             } else {
                 *counts
                     .other
-                    .entry(format!("{verb} {resource}").trim().to_owned())
+                    .entry(format!("{verb} {of}").trim().to_owned())
                     .or_default() += n;
             }
         }
@@ -652,7 +674,7 @@ fn summary(rows: &[Figures], args: &Args) {
         args.members, args.objects, args.updates, args.deletes
     );
     println!(
-        "{:<44} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>8} {:>9} {:>9}",
+        "{:<44} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9}",
         "controller",
         "creates",
         "children",
@@ -664,11 +686,12 @@ fn summary(rows: &[Figures], args: &Args) {
         "srv CPU",
         "RSS MiB",
         "upstr req",
-        "all req"
+        "all req",
+        "admin req"
     );
     for r in rows {
         println!(
-            "{:<44} {:>9.2?} {:>9.2?} {:>9.2?} {:>9.1?} {:>9.1?} {:>9.2?} {:>7.1} {:>7.1} {:>8.0} {:>9} {:>9}",
+            "{:<44} {:>9.2?} {:>9.2?} {:>9.2?} {:>9.1?} {:>9.1?} {:>9.2?} {:>7.1} {:>7.1} {:>8.0} {:>9} {:>9} {:>9}",
             r.label,
             r.user_creates,
             r.children_placed,
@@ -680,13 +703,14 @@ fn summary(rows: &[Figures], args: &Args) {
             r.servers_cpu,
             r.peak_rss_mib,
             r.upstream_requests.values().sum::<u64>(),
-            r.all_requests
+            r.all_requests,
+            r.admin_requests.2
         );
     }
-    let Some(us) = rows.iter().find(|r| r.label == "gatefed") else {
+    let Some(us) = rows.iter().find(|r| r.gatefed) else {
         return;
     };
-    for peer in rows.iter().filter(|r| r.label != "gatefed") {
+    for peer in rows.iter().filter(|r| !r.gatefed) {
         let secs = |d: Duration| d.as_secs_f64().max(1e-6);
         let ratios = [
             ("children placed", secs(peer.children_placed) / secs(us.children_placed)),
@@ -707,6 +731,10 @@ fn summary(rows: &[Figures], args: &Args) {
             (
                 "member requests",
                 peer.all_requests as f64 / us.all_requests.max(1) as f64,
+            ),
+            (
+                "admin requests",
+                peer.admin_requests.2 as f64 / us.admin_requests.2.max(1) as f64,
             ),
         ];
         let text: Vec<String> = ratios.iter().map(|(k, r)| format!("{k} {r:.2}x")).collect();

@@ -42,6 +42,9 @@ pub struct ChaosArgs {
     /// Only the scenarios whose name contains this.
     #[arg(long)]
     only: Option<String>,
+    /// Controller binary to run instead of this checkout's release build.
+    #[arg(long)]
+    controller: Option<std::path::PathBuf>,
 }
 
 impl ChaosArgs {
@@ -50,6 +53,7 @@ impl ChaosArgs {
         Self {
             profile: Profile::Ci,
             only: None,
+            controller: None,
         }
     }
 }
@@ -163,7 +167,10 @@ pub struct Outcome {
 
 /// Runs `cargo xtask chaos`.
 pub fn run(root: &Path, args: ChaosArgs) -> anyhow::Result<()> {
-    let binary = util::build_release_controller(root)?;
+    let binary = match &args.controller {
+        Some(b) => b.clone(),
+        None => util::build_release_controller(root)?,
+    };
     tokio::runtime::Runtime::new()?.block_on(suite(binary, args))
 }
 
