@@ -184,11 +184,7 @@ async fn sweep_forever(ctx: Arc<Ctx>) {
         ctx.retries
             .retain(|id, _| ctx.handles.lookup(id.0, &id.1, &id.2).is_some());
         ctx.written.sweep(Duration::from_secs(300));
-        for cluster in ctx.runtime.clusters() {
-            for kind in FederatedKind::ALL {
-                orphans::on_change(&ctx, &cluster, kind, &gatefed_clients::runtime::ChangeKind::Synced);
-            }
-        }
+        orphans::scan_everywhere(&ctx);
     }
 }
 

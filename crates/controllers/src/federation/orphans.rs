@@ -57,6 +57,32 @@ pub fn on_owner_gone(ctx: &Arc<Ctx>, kind: FederatedKind, namespace: &str, name:
     }
 }
 
+/// Looks at every child of every kind in every member store (the minute's sweep, and after missed
+/// member changes).
+pub fn scan_everywhere(ctx: &Arc<Ctx>) {
+    for cluster in ctx.runtime.clusters() {
+        for kind in FederatedKind::ALL {
+            on_change(ctx, &cluster, kind, &ChangeKind::Synced);
+        }
+    }
+}
+
+/// How long after an owner's cleanup its children are looked for once more.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Looks again, [`RECHECK`] after an owner's cleanup, for children a write still in flight then left
+/// behind (a reconcile that gave up on a slow member, a leader killed mid-write). Usually the
+/// member's watch shows such a child after its owner left the admin cache, and [`on_change`]
+/// collects it at once; this second look does not depend on the order the events came in (a chaos
+/// run once left one for the minute's sweep, 60 s). An object of the same name created meanwhile is
+/// a live owner: nothing of it is touched.
+pub fn recheck_later(ctx: Arc<Ctx>, kind: FederatedKind, namespace: String, name: String) {
+    tokio::spawn(async move {
+        tokio::time::sleep(RECHECK).await;
+        on_owner_gone(&ctx, kind, &namespace, &name);
+    });
+}
+
 /// Deletes those of `children` (on `cluster`) whose owner is gone.
 fn collect(ctx: &Arc<Ctx>, cluster: &str, kind: FederatedKind, children: Vec<Arc<StoredObject>>) {
     for child in children {

@@ -109,6 +109,7 @@ pub async fn reconcile<K: FederatedResource>(obj: Arc<K>, ctx: Arc<Ctx>) -> Resu
         .observe(started.elapsed().as_secs_f64());
     if deleting && result.is_ok() {
         ctx.written.release(&id, &uid);
+        super::orphans::recheck_later(ctx.clone(), kind, namespace.clone(), name.clone());
     }
     let result = result.or_else(|e| match e {
         // The object is gone already (a reconcile from a cache that had not seen the delete yet):

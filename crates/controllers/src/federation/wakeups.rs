@@ -36,9 +36,11 @@ pub async fn run(ctx: Arc<Ctx>, mut clusters: Receiver<ClusterEvent>, mut change
     }
 }
 
-fn lagged(ctx: &Ctx, what: &str, missed: u64) {
+fn lagged(ctx: &Arc<Ctx>, what: &str, missed: u64) {
     warn!(missed, "federation missed {what}; reconciling every object");
     ctx.handles.fire_all();
+    // A missed change may have been a child whose owner is gone: reconciles only see live owners.
+    super::orphans::scan_everywhere(ctx);
 }
 
 fn fire(ctx: &Ctx, ids: BTreeSet<ObjectId>) -> usize {
