@@ -93,22 +93,16 @@ impl Pki {
     pub fn server_config(&self) -> Result<rustls::ServerConfig> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let tls = |what: &'static str| {
-            move |e: rustls::Error| Error::Tls {
+        fn tls<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
+            move |e| Error::Tls {
                 what,
                 detail: e.to_string(),
             }
-        };
-        let pem = |what: &'static str| {
-            move |e: rustls::pki_types::pem::Error| Error::Tls {
-                what,
-                detail: e.to_string(),
-            }
-        };
+        }
         let certs = CertificateDer::pem_slice_iter(self.serving.cert_pem.as_bytes())
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(pem("serving certificate"))?;
-        let key = PrivateKeyDer::from_pem_slice(self.serving.key_pem.as_bytes()).map_err(pem("serving key"))?;
+            .map_err(tls("serving certificate"))?;
+        let key = PrivateKeyDer::from_pem_slice(self.serving.key_pem.as_bytes()).map_err(tls("serving key"))?;
         rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .map_err(tls("server protocol versions"))?

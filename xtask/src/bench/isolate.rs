@@ -17,10 +17,10 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use gatefed_testenv::{EtcdMode, TestEnv};
 
-/// The CPU of the admin cluster's API server and etcd, and of the bench process.
-const ADMIN_CPU: u32 = 0;
+/// The CPU of the admin cluster's API server and etcd, and of the bench process (`taskset` list).
+const ADMIN_CPU: &str = "0";
 /// The CPU of the members' API servers and etcds, and of the controller under test.
-const MEMBERS_CPU: u32 = 1;
+const MEMBERS_CPU: &str = "1";
 
 /// How an isolated run starts its clusters: one etcd per cluster, so admin's can be pinned alone.
 pub const ETCD: EtcdMode = EtcdMode::PerCluster;
@@ -33,7 +33,7 @@ pub struct Split {
 
 impl Drop for Split {
     fn drop(&mut self) {
-        if let Err(e) = taskset(std::process::id(), &self.bench_cpus, "the bench") {
+        if let Err(e) = pin(std::process::id(), &self.bench_cpus, "the bench") {
             eprintln!("warning: {e:#}");
         }
     }
@@ -65,13 +65,8 @@ pub fn controller(pid: u32) -> anyhow::Result<()> {
     pin(pid, MEMBERS_CPU, "the controller")
 }
 
-/// Every thread of `pid` on `cpu`.
-fn pin(pid: u32, cpu: u32, what: &str) -> anyhow::Result<()> {
-    taskset(pid, &cpu.to_string(), what)
-}
-
 /// `taskset -a -p -c <cpus> <pid>`: every thread of `pid` on the CPUs of the list.
-fn taskset(pid: u32, cpus: &str, what: &str) -> anyhow::Result<()> {
+fn pin(pid: u32, cpus: &str, what: &str) -> anyhow::Result<()> {
     run_taskset(&["-a", "-p", "-c", cpus, &pid.to_string()])
         .with_context(|| format!("pin {what} (pid {pid}) to CPU {cpus}"))
         .map(drop)

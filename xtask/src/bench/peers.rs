@@ -164,15 +164,12 @@ struct Figures {
     /// CPU of every API server and etcd of the run (admin and members) over the same phases.
     servers_cpu: f64,
     peak_rss_mib: f64,
-    /// Requests for Upstreams the members answered, by verb.
-    upstream_requests: BTreeMap<String, u64>,
-    /// The other requests the members answered, by verb and resource.
-    other_requests: BTreeMap<String, u64>,
-    /// Every request the members answered (health checks, discovery, namespaces included).
-    all_requests: u64,
+    /// What the members answered: Upstreams by verb, the rest (health checks, discovery,
+    /// namespaces) by verb and resource.
+    member_requests: RequestCounts,
     /// What the admin API server answered over the same phases, the bench's own requests included:
-    /// FederatedUpstreams by verb (and subresource), the rest by verb and resource, and the total.
-    admin_requests: (BTreeMap<String, u64>, BTreeMap<String, u64>, u64),
+    /// FederatedUpstreams by verb (and subresource), the rest by verb and resource.
+    admin_requests: RequestCounts,
 }
 
 impl Figures {
@@ -193,16 +190,16 @@ impl Figures {
         println!("controller CPU                     {:.1} s", self.cpu_seconds);
         println!("API servers + etcd CPU             {:.1} s", self.servers_cpu);
         println!("controller peak RSS                {:.0} MiB", self.peak_rss_mib);
-        println!("member requests for Upstreams      {}", verbs(&self.upstream_requests));
-        println!("member requests, all resources     {}", self.all_requests);
-        println!("  of which not for Upstreams       {}", verbs(&self.other_requests));
-        let (fed, other, all) = &self.admin_requests;
+        let (member, admin) = (&self.member_requests, &self.admin_requests);
+        println!("member requests for Upstreams      {}", verbs(&member.resource));
+        println!("member requests, all resources     {}", member.all);
+        println!("  of which not for Upstreams       {}", verbs(&member.other));
         println!(
             "admin requests, FederatedUpstreams {} (the bench's own included)",
-            verbs(fed)
+            verbs(&admin.resource)
         );
-        println!("admin requests, all resources      {all}");
-        println!("  of which not FederatedUpstreams  {}", verbs(other));
+        println!("admin requests, all resources      {}", admin.all);
+        println!("  of which not FederatedUpstreams  {}", verbs(&admin.other));
     }
 }
 
@@ -296,13 +293,12 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
     let cpu = cpu_seconds(pid) - cpu_before;
     let servers_cpu = servers_cpu() - servers_before;
     let peak_rss_mib = peak_rss_kib(pid) as f64 / 1024.0;
-    let requests_after = requests(&clients, "upstreams").await?;
+    let member_requests = requests(&clients, "upstreams").await?.since(&requests_before);
     let admin_requests = requests(std::slice::from_ref(&admin_client), "federatedupstreams")
         .await?
         .since(&admin_before);
     drop(controller);
     drop(env);
-    let (upstream_requests, other_requests, all_requests) = requests_after.since(&requests_before);
     Ok(Figures {
         label,
         user_creates,
@@ -315,9 +311,7 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
         cpu_seconds: cpu,
         servers_cpu,
         peak_rss_mib,
-        upstream_requests,
-        other_requests,
-        all_requests,
+        member_requests,
         admin_requests,
         gatefed: matches!(peer, Peer::Gatefed),
     })
@@ -610,19 +604,19 @@ struct RequestCounts {
 }
 
 impl RequestCounts {
-    /// Requests for the resource by verb, the others, and all requests, since `before`.
-    fn since(&self, before: &RequestCounts) -> (BTreeMap<String, u64>, BTreeMap<String, u64>, u64) {
+    /// The requests counted since `before`.
+    fn since(&self, before: &RequestCounts) -> RequestCounts {
         let delta = |now: &BTreeMap<String, u64>, then: &BTreeMap<String, u64>| {
             now.iter()
                 .map(|(k, n)| (k.clone(), n - then.get(k).copied().unwrap_or(0)))
                 .filter(|(_, n)| *n > 0)
                 .collect()
         };
-        (
-            delta(&self.resource, &before.resource),
-            delta(&self.other, &before.other),
-            self.all - before.all,
-        )
+        RequestCounts {
+            resource: delta(&self.resource, &before.resource),
+            other: delta(&self.other, &before.other),
+            all: self.all - before.all,
+        }
     }
 }
 
@@ -702,9 +696,9 @@ fn summary(rows: &[Figures], args: &Args) {
             r.cpu_seconds,
             r.servers_cpu,
             r.peak_rss_mib,
-            r.upstream_requests.values().sum::<u64>(),
-            r.all_requests,
-            r.admin_requests.2
+            r.member_requests.resource.values().sum::<u64>(),
+            r.member_requests.all,
+            r.admin_requests.all
         );
     }
     let Some(us) = rows.iter().find(|r| r.gatefed) else {
@@ -730,11 +724,11 @@ fn summary(rows: &[Figures], args: &Args) {
             ("peak RSS", peer.peak_rss_mib / us.peak_rss_mib.max(1.0)),
             (
                 "member requests",
-                peer.all_requests as f64 / us.all_requests.max(1) as f64,
+                peer.member_requests.all as f64 / us.member_requests.all.max(1) as f64,
             ),
             (
                 "admin requests",
-                peer.admin_requests.2 as f64 / us.admin_requests.2.max(1) as f64,
+                peer.admin_requests.all as f64 / us.admin_requests.all.max(1) as f64,
             ),
         ];
         let text: Vec<String> = ratios.iter().map(|(k, r)| format!("{k} {r:.2}x")).collect();
