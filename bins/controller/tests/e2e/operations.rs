@@ -1,6 +1,7 @@
 //! How the controller behaves for an operator: deleting objects while a member is down or after it
 //! was deregistered completes with a stated outcome; a CRD missing on the admin cluster is named by
-//! /readyz while the other kinds work; SIGTERM ends the process within its grace period even with
+//! /readyz while the other kinds work; children of an object deleted while no controller ran are
+//! collected when it starts; SIGTERM ends the process within its grace period even with
 //! writes hanging on a partitioned member; a self-copying patch is refused before it costs memory.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -172,6 +173,42 @@ async fn deleting_with_a_member_down_or_deregistered_completes_with_a_stated_out
     println!(
         "west's child of c collected {:?} after c was released",
         released_at.elapsed()
+    );
+
+    // Deleted while no controller ran (its finalizer taken off by hand): the children are
+    // collected when the controller starts, once its caches have synced — not at the minute's sweep.
+    let mut spec = upstream_spec(&["east", "west"], &[NS], "d.internal");
+    spec["template"]["metadata"]["name"] = json!("d");
+    fed.apply(Upstream, "d", spec).await;
+    fed.wait_state(Upstream, "d", PlacementState::Placed).await;
+    fed.stop_controller().await;
+    let unfinalized = json!({"metadata": {"finalizers": null}});
+    fed.fed_api(Upstream)
+        .patch("d", &PatchParams::default(), &Patch::Merge(&unfinalized))
+        .await
+        .unwrap();
+    fed.fed_api(Upstream)
+        .delete("d", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(10), "d gone with no controller", || async {
+        fed.fed_api(Upstream).get_opt("d").await.unwrap().is_none()
+    })
+    .await;
+    assert!(fed.child("east", Upstream, NS, "d").await.is_some());
+    let restarted_at = Instant::now();
+    fed.start_controller("gatefed-a").await;
+    eventually(
+        Duration::from_secs(30),
+        "d's children collected once the controller is back",
+        || async {
+            fed.child("east", Upstream, NS, "d").await.is_none() && fed.child("west", Upstream, NS, "d").await.is_none()
+        },
+    )
+    .await;
+    println!(
+        "d's children collected {:?} after the controller started",
+        restarted_at.elapsed()
     );
 }
 

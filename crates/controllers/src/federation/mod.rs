@@ -214,11 +214,15 @@ fn controller<K: FederatedResource>(
     let objects = watcher(Api::<K>::all(ctx.admin.clone()), watcher::Config::default())
         .modify(|o: &mut K| o.meta_mut().managed_fields = None);
     let gone = ctx.clone();
-    let events = reflector(writer, objects).inspect(move |event| {
+    let events = reflector(writer, objects).inspect(move |event| match event {
         // After the reflector: the cache no longer holds the object when this runs.
-        if let Ok(watcher::Event::Delete(o)) = event {
-            orphans::on_owner_gone(&gone, K::KIND, &o.namespace().unwrap_or_default(), &o.name_any());
+        Ok(watcher::Event::Delete(o)) => {
+            orphans::on_owner_gone(&gone, K::KIND, &o.namespace().unwrap_or_default(), &o.name_any())
         }
+        // A relist replaced the cache: objects deleted during the watch gap left it without a
+        // Delete event, so their children are looked for here (a no-op before the first sync).
+        Ok(watcher::Event::InitDone) => orphans::scan_kind(&gone, K::KIND),
+        _ => {}
     });
     let controller = Controller::for_stream(events.applied_objects(), reader)
         .with_config(controller::Config::default().concurrency(ctx.settings.concurrent_reconciles))
@@ -245,6 +249,7 @@ fn controller<K: FederatedResource>(
         synced.clone(),
     );
     let ready = readiness.clone();
+    let first_scan = ctx.clone();
     tokio::spawn(async move {
         // The store's readiness signal wakes one waiter only (the controller's own runner), so this
         // second waiter re-polls instead of relying on a wake-up.
@@ -254,6 +259,8 @@ fn controller<K: FederatedResource>(
                     info!(kind = part, "cache synced");
                     synced.store(true, std::sync::atomic::Ordering::Release);
                     ready.ready(part);
+                    // Member changes seen before this were skipped (no owner could be judged yet).
+                    orphans::scan_kind(&first_scan, K::KIND);
                     break;
                 }
                 Ok(Err(_)) => break,

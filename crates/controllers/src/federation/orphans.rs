@@ -13,7 +13,9 @@
 //! truncated (names too long for a label) are left alone: the owner cannot be named. The other
 //! order — a child that showed up while its owner was still being deleted, so still in the cache —
 //! is caught when the owner leaves the admin cache ([`on_owner_gone`]); before that, such a child
-//! waited for the minute's sweep (55-60 s to converge in some chaos runs).
+//! waited for the minute's sweep (55-60 s to converge in some chaos runs). Member changes seen
+//! before the admin cache synced, and owners that left it in a relist (no Delete event), are covered
+//! by a scan of the kind ([`scan_kind`]) at each.
 
 use std::sync::Arc;
 
@@ -60,10 +62,17 @@ pub fn on_owner_gone(ctx: &Arc<Ctx>, kind: FederatedKind, namespace: &str, name:
 /// Looks at every child of every kind in every member store (the minute's sweep, and after missed
 /// member changes).
 pub fn scan_everywhere(ctx: &Arc<Ctx>) {
+    for kind in FederatedKind::ALL {
+        scan_kind(ctx, kind);
+    }
+}
+
+/// Looks at every child of `kind` in every member store: once the kind's admin cache has synced
+/// (member changes before that were skipped) and after each relist of it (an owner deleted during
+/// the watch gap leaves the cache without a Delete event).
+pub fn scan_kind(ctx: &Arc<Ctx>, kind: FederatedKind) {
     for cluster in ctx.runtime.clusters() {
-        for kind in FederatedKind::ALL {
-            on_change(ctx, &cluster, kind, &ChangeKind::Synced);
-        }
+        on_change(ctx, &cluster, kind, &ChangeKind::Synced);
     }
 }
 
