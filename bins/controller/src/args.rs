@@ -84,13 +84,13 @@ pub struct Args {
     /// not ready; a failed answer (refused connection, error status) counts at once.
     #[arg(long, default_value_t = 3)]
     pub unanswered_probes: u32,
-    /// Federated objects reconciled at once, per kind. Fewer leaves more of the admin API server
-    /// to users' own writes during a burst; more places a burst sooner.
+    /// Federated objects doing member work (reading, writing, waiting for the members to show the
+    /// writes) at once, per kind. Up to 4 times as many more wait for an admin write permit.
     #[arg(long, default_value_t = 32)]
     pub concurrent_reconciles: u16,
     /// gatefed's writes to the admin API server (finalizers, statuses) in flight at once; the rest
     /// wait their turn. Fewer leaves more of a busy admin API server to users' own writes.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 2)]
     pub admin_write_concurrency: usize,
 }
 

@@ -62,7 +62,7 @@ pub struct Config {
     pub resync: Duration,
     /// How long a deleted object waits for an unreachable cluster before leaving its children there.
     pub cleanup_timeout: Duration,
-    /// Federated objects reconciled at once, per kind.
+    /// Federated objects doing member work at once, per kind.
     pub concurrent_reconciles: u16,
     /// gatefed's writes to the federation's API groups in flight on the admin API server at once.
     pub admin_write_concurrency: usize,
@@ -94,7 +94,7 @@ impl Config {
             resync: Duration::from_secs(600),
             cleanup_timeout: Duration::from_secs(600),
             concurrent_reconciles: 32,
-            admin_write_concurrency: 4,
+            admin_write_concurrency: 2,
             cert_lifetime: Duration::from_secs(90 * 24 * 3600),
             rbac_webhook: None,
             dashboard: None,

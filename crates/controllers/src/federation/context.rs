@@ -1,13 +1,15 @@
 //! What every federation reconcile shares.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use gatefed_clients::ClusterPool;
 use gatefed_clients::runtime::MemberRuntime;
+use gatefed_model::FederatedKind;
 use gatefed_placement::{ClusterState, Inventory};
 use kube::Client;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::handles::KindHandles;
 use super::interest::{Interests, ObjectId};
@@ -50,8 +52,36 @@ pub struct Settings {
     pub cleanup_timeout: Duration,
     /// Lifetime of certificates gatefed issues (managed failover mTLS); renewed two thirds in.
     pub cert_lifetime: Duration,
-    /// Federated objects reconciled at once, per kind.
+    /// Federated objects doing member work (observing, writing, waiting for the members' watches
+    /// to show the writes) at once, per kind.
     pub concurrent_reconciles: u16,
+}
+
+/// How many reconciles per kind may be in flight for each member slot: those past their member
+/// work wait only for an admin write permit (status, finalizer), and must not keep the next
+/// objects from their member work while they do.
+pub const IN_FLIGHT_PER_MEMBER_SLOT: u16 = 4;
+
+/// Per-kind permits for member work ([`Settings::concurrent_reconciles`] each).
+#[derive(Debug)]
+pub struct MemberSlots(std::collections::HashMap<FederatedKind, Arc<Semaphore>>);
+
+impl MemberSlots {
+    /// `per_kind` permits for each federated kind.
+    pub fn new(per_kind: u16) -> Self {
+        let permits = usize::from(per_kind.max(1));
+        Self(
+            FederatedKind::ALL
+                .into_iter()
+                .map(|k| (k, Arc::new(Semaphore::new(permits))))
+                .collect(),
+        )
+    }
+
+    /// Waits for a member-work permit of `kind`; held until dropped.
+    pub async fn acquire(&self, kind: FederatedKind) -> Option<OwnedSemaphorePermit> {
+        self.0.get(&kind)?.clone().acquire_owned().await.ok()
+    }
 }
 
 /// The shared context.
@@ -74,6 +104,8 @@ pub struct Ctx {
     pub retries: DashMap<ObjectId, Retry>,
     /// The controller's last status write and finalizer removal per object.
     pub written: super::written::Written,
+    /// Permits for member work, per kind.
+    pub member_slots: MemberSlots,
 }
 
 impl Ctx {

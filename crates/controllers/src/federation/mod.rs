@@ -62,6 +62,7 @@ impl Federation {
         metrics: ControllerMetrics,
     ) -> Self {
         let ctx = Ctx {
+            member_slots: context::MemberSlots::new(settings.concurrent_reconciles),
             admin,
             pool,
             runtime,
@@ -188,6 +189,14 @@ async fn sweep_forever(ctx: Arc<Ctx>) {
     }
 }
 
+/// Reconciles of one kind in flight at once: [`context::IN_FLIGHT_PER_MEMBER_SLOT`] per member slot
+/// (member work itself is bounded by the slots, see [`context::MemberSlots`]).
+fn in_flight(member_slots: u16) -> u16 {
+    member_slots
+        .max(1)
+        .saturating_mul(context::IN_FLIGHT_PER_MEMBER_SLOT)
+}
+
 async fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !done() && Instant::now() < deadline {
@@ -225,7 +234,7 @@ fn controller<K: FederatedResource>(
         _ => {}
     });
     let controller = Controller::for_stream(events.applied_objects(), reader)
-        .with_config(controller::Config::default().concurrency(ctx.settings.concurrent_reconciles))
+        .with_config(controller::Config::default().concurrency(in_flight(ctx.settings.concurrent_reconciles)))
         .reconcile_on(one)
         .reconcile_all_on(all)
         .graceful_shutdown_on(async move {

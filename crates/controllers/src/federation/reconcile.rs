@@ -144,6 +144,9 @@ pub fn error_policy<K: FederatedResource>(obj: Arc<K>, error: &Error, ctx: Arc<C
 
 async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started: Instant) -> Result<Action, Error> {
     let kind = K::KIND;
+    // Member work holds one of the kind's member slots; the admin writes after it (status, the
+    // finalizer) wait for their own permits without keeping the next objects from their members.
+    let slot = ctx.member_slots.acquire(kind).await;
     let id = id_of(obj);
     let (namespace, name) = (id.1.clone(), id.2.clone());
     let spec = obj.federated_spec();
@@ -180,6 +183,7 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
             until_observed(ctx, kind, &written, OBSERVE_LIMIT).await;
         }
     }
+    drop(slot);
     let mut status = plan.status.clone();
     status.observed_generation = obj.meta().generation.map(gatefed_model::Int64String);
     status.written_by = Some(ctx.settings.pod_name.clone());
