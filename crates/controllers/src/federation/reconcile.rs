@@ -183,7 +183,9 @@ async fn place<K: FederatedResource>(obj: &K, ctx: &Ctx, deleting: bool, started
             until_observed(ctx, kind, &written, OBSERVE_LIMIT).await;
         }
     }
-    drop(slot);
+    // What waits for an admin write permit keeps the status only, not the manifests written.
+    drop((slot, observed, written));
+    plan.actions = Vec::new();
     let mut status = plan.status.clone();
     status.observed_generation = obj.meta().generation.map(gatefed_model::Int64String);
     status.written_by = Some(ctx.settings.pod_name.clone());
