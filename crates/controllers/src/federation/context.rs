@@ -1,6 +1,6 @@
 //! What every federation reconcile shares.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -9,7 +9,7 @@ use gatefed_clients::runtime::MemberRuntime;
 use gatefed_model::FederatedKind;
 use gatefed_placement::{ClusterState, Inventory};
 use kube::Client;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::handles::KindHandles;
 use super::interest::{Interests, ObjectId};
@@ -57,30 +57,35 @@ pub struct Settings {
     pub concurrent_reconciles: u16,
 }
 
-/// How many reconciles per kind may be in flight for each member slot: those past their member
-/// work wait only for an admin write permit (status, finalizer), and must not keep the next
-/// objects from their member work while they do.
-pub const IN_FLIGHT_PER_MEMBER_SLOT: u16 = 4;
-
-/// Per-kind permits for member work ([`Settings::concurrent_reconciles`] each).
+/// Per-kind permits for member work ([`Settings::concurrent_reconciles`] each). Reconciles past
+/// their member work wait only for an admin write permit (status, finalizer) and must not keep the
+/// next objects from their members meanwhile, so more reconciles run than there are slots.
 #[derive(Debug)]
-pub struct MemberSlots(std::collections::HashMap<FederatedKind, Arc<Semaphore>>);
+pub struct MemberSlots(std::collections::HashMap<FederatedKind, Semaphore>);
 
 impl MemberSlots {
+    /// Reconciles in flight per member slot.
+    const IN_FLIGHT_PER_SLOT: u16 = 4;
+
     /// `per_kind` permits for each federated kind.
     pub fn new(per_kind: u16) -> Self {
         let permits = usize::from(per_kind.max(1));
         Self(
             FederatedKind::ALL
                 .into_iter()
-                .map(|k| (k, Arc::new(Semaphore::new(permits))))
+                .map(|k| (k, Semaphore::new(permits)))
                 .collect(),
         )
     }
 
+    /// How many reconciles of one kind may be in flight with `per_kind` member slots.
+    pub fn in_flight(per_kind: u16) -> u16 {
+        per_kind.max(1).saturating_mul(Self::IN_FLIGHT_PER_SLOT)
+    }
+
     /// Waits for a member-work permit of `kind`; held until dropped.
-    pub async fn acquire(&self, kind: FederatedKind) -> Option<OwnedSemaphorePermit> {
-        self.0.get(&kind)?.clone().acquire_owned().await.ok()
+    pub async fn acquire(&self, kind: FederatedKind) -> Option<SemaphorePermit<'_>> {
+        self.0.get(&kind)?.acquire().await.ok()
     }
 }
 
@@ -151,5 +156,29 @@ impl Ctx {
     /// than pushing it further out.
     pub fn backoff(&self, id: &ObjectId) -> Duration {
         backoff(&self.retries, id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn member_slots_are_per_kind_and_run_out() {
+        let slots = MemberSlots::new(2);
+        let (a, b) = (
+            slots.acquire(FederatedKind::Upstream).await,
+            slots.acquire(FederatedKind::Upstream).await,
+        );
+        assert!(a.is_some() && b.is_some());
+        let third = tokio::time::timeout(Duration::from_millis(50), slots.acquire(FederatedKind::Upstream)).await;
+        assert!(third.is_err(), "a third Upstream reconcile waits for a slot");
+        let other = tokio::time::timeout(Duration::from_millis(50), slots.acquire(FederatedKind::Gateway)).await;
+        assert!(other.is_ok_and(|p| p.is_some()), "another kind has slots of its own");
+        drop(a);
+        let freed = tokio::time::timeout(Duration::from_millis(50), slots.acquire(FederatedKind::Upstream)).await;
+        assert!(freed.is_ok_and(|p| p.is_some()), "a released slot is taken");
+        assert_eq!(MemberSlots::in_flight(32), 128);
+        assert_eq!(MemberSlots::in_flight(0), 4);
     }
 }

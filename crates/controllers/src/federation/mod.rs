@@ -189,14 +189,6 @@ async fn sweep_forever(ctx: Arc<Ctx>) {
     }
 }
 
-/// Reconciles of one kind in flight at once: [`context::IN_FLIGHT_PER_MEMBER_SLOT`] per member slot
-/// (member work itself is bounded by the slots, see [`context::MemberSlots`]).
-fn in_flight(member_slots: u16) -> u16 {
-    member_slots
-        .max(1)
-        .saturating_mul(context::IN_FLIGHT_PER_MEMBER_SLOT)
-}
-
 async fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !done() && Instant::now() < deadline {
@@ -230,11 +222,17 @@ fn controller<K: FederatedResource>(
         }
         // A relist replaced the cache: objects deleted during the watch gap left it without a
         // Delete event, so their children are looked for here (a no-op before the first sync).
-        Ok(watcher::Event::InitDone) => orphans::scan_kind(&gone, K::KIND),
+        Ok(watcher::Event::InitDone) => {
+            let ctx = gone.clone();
+            tokio::spawn(async move { orphans::scan_kind(&ctx, K::KIND) });
+        }
         _ => {}
     });
     let controller = Controller::for_stream(events.applied_objects(), reader)
-        .with_config(controller::Config::default().concurrency(in_flight(ctx.settings.concurrent_reconciles)))
+        .with_config(
+            controller::Config::default()
+                .concurrency(context::MemberSlots::in_flight(ctx.settings.concurrent_reconciles)),
+        )
         .reconcile_on(one)
         .reconcile_all_on(all)
         .graceful_shutdown_on(async move {
