@@ -170,6 +170,8 @@ struct Figures {
     /// What the admin API server answered over the same phases, the bench's own requests included:
     /// FederatedUpstreams by verb (and subresource), the rest by verb and resource.
     admin_requests: RequestCounts,
+    /// The members' Upstream requests during the updates, with the time the servers took.
+    update_writes: RequestCounts,
 }
 
 impl Figures {
@@ -179,6 +181,14 @@ impl Figures {
         println!("all children on every member after {:.2?}", self.children_placed);
         println!("status says placed for all after   {:.2?}", self.status_placed);
         println!("{}", line("update: admin write -> last member", &self.update));
+        println!(
+            "  member servers' time per request {}",
+            server_time(&self.update_writes)
+        );
+        println!(
+            "  members' other requests then     {}",
+            verbs(&self.update_writes.other)
+        );
         println!(
             "delete: all children gone after    {:.2?} (the deletes themselves took {:.2?})",
             self.delete_gone, self.deletes_issued
@@ -283,7 +293,9 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
     wait_status(&fed, args.objects, placed).await?;
     let status_placed = started.elapsed();
 
+    let before_updates = requests(&clients, "upstreams").await?;
     let (update, _) = time_updates(&fed, shape, &seen, &members, args.updates, args.objects).await?;
+    let update_writes = requests(&clients, "upstreams").await?.since(&before_updates);
 
     let deletes = args.deletes.min(args.objects);
     println!("{label}: deleting {deletes} objects at once...");
@@ -313,6 +325,7 @@ async fn one_run(peer: Peer, gatefed: &Path, kubefed: &KubeFed, args: &Args) -> 
         peak_rss_mib,
         member_requests,
         admin_requests,
+        update_writes,
         gatefed: matches!(peer, Peer::Gatefed),
     })
 }
@@ -598,6 +611,8 @@ async fn wait_ready(admin: &kube::Client, members: &[String]) -> anyhow::Result<
 struct RequestCounts {
     /// Requests for the resource asked about, by verb (`VERB/subresource` for a subresource).
     resource: BTreeMap<String, u64>,
+    /// Seconds the servers spent answering them, by the same verbs.
+    seconds: BTreeMap<String, f64>,
     /// Everything else, by "VERB resource" (a non-resource path has no resource).
     other: BTreeMap<String, u64>,
     all: u64,
@@ -614,6 +629,11 @@ impl RequestCounts {
         };
         RequestCounts {
             resource: delta(&self.resource, &before.resource),
+            seconds: self
+                .seconds
+                .iter()
+                .map(|(k, s)| (k.clone(), s - before.seconds.get(k).copied().unwrap_or(0.0)))
+                .collect(),
             other: delta(&self.other, &before.other),
             all: self.all - before.all,
         }
@@ -626,12 +646,12 @@ async fn requests(servers: &[kube::Client], resource: &str) -> anyhow::Result<Re
     for client in servers {
         let request = axum::http::Request::get("/metrics").body(Vec::new())?;
         let text = client.request_text(request).await?;
-        for l in text.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
+        let total = "apiserver_request_total{";
+        let seconds = "apiserver_request_duration_seconds_sum{";
+        for l in text.lines().filter(|l| l.starts_with(total) || l.starts_with(seconds)) {
             let Some((labels, value)) = l.rsplit_once(' ') else {
                 continue;
             };
-            let n = value.parse::<f64>().unwrap_or(0.0) as u64;
-            counts.all += n;
             let label = |name: &str| {
                 labels
                     .split(&format!("{name}=\""))
@@ -641,6 +661,15 @@ async fn requests(servers: &[kube::Client], resource: &str) -> anyhow::Result<Re
                     .to_owned()
             };
             let (verb, of, sub) = (label("verb"), label("resource"), label("subresource"));
+            if l.starts_with(seconds) {
+                if of == resource {
+                    let verb = if sub.is_empty() { verb } else { format!("{verb}/{sub}") };
+                    *counts.seconds.entry(verb).or_default() += value.parse::<f64>().unwrap_or(0.0);
+                }
+                continue;
+            }
+            let n = value.parse::<f64>().unwrap_or(0.0) as u64;
+            counts.all += n;
             if of == resource {
                 let verb = if sub.is_empty() { verb } else { format!("{verb}/{sub}") };
                 *counts.resource.entry(verb).or_default() += n;
@@ -653,6 +682,19 @@ async fn requests(servers: &[kube::Client], resource: &str) -> anyhow::Result<Re
         }
     }
     Ok(counts)
+}
+
+/// Mean server time per request of each verb, e.g. "APPLY 3.1 ms (100)".
+fn server_time(counts: &RequestCounts) -> String {
+    let each: Vec<String> = counts
+        .resource
+        .iter()
+        .map(|(verb, n)| {
+            let seconds = counts.seconds.get(verb).copied().unwrap_or(0.0);
+            format!("{verb} {:.2} ms ({n})", seconds * 1000.0 / *n as f64)
+        })
+        .collect();
+    each.join(", ")
 }
 
 fn verbs(by_verb: &BTreeMap<String, u64>) -> String {

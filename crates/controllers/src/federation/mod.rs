@@ -228,6 +228,23 @@ fn controller<K: FederatedResource>(
         }
         _ => {}
     });
+    // The echo of our own status write changes nothing a reconcile reads: every other version is
+    // still delivered (a spec change made meanwhile has its own event), and the store keeps it.
+    let echoes = ctx.clone();
+    let events = events.filter(move |event| {
+        let echo = match event {
+            Ok(watcher::Event::Apply(o)) => {
+                let meta = o.meta();
+                let id = (K::KIND, o.namespace().unwrap_or_default(), o.name_any());
+                let (uid, rv) = (meta.uid.as_deref(), meta.resource_version.as_deref());
+                echoes
+                    .written
+                    .is_echo(&id, uid.unwrap_or_default(), rv.unwrap_or_default())
+            }
+            _ => false,
+        };
+        futures::future::ready(!echo)
+    });
     let controller = Controller::for_stream(events.applied_objects(), reader)
         .with_config(
             controller::Config::default()

@@ -34,8 +34,9 @@ pub async fn write_status<K: FederatedResource>(ctx: &Ctx, obj: &K, status: Plac
         .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
     {
-        Ok(_) => {
-            ctx.written.wrote(&id, &uid, &rv, &status);
+        Ok(written) => {
+            let produced = written.meta().resource_version.clone();
+            ctx.written.wrote(&id, &uid, &rv, &status, produced);
             Ok(())
         }
         // Deleted meanwhile: nothing left to report on.

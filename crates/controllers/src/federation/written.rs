@@ -24,6 +24,9 @@ struct Entry {
     /// A digest of the status written (a status holds one entry per cluster: a copy per object
     /// would cost as much as the statuses themselves).
     status: Option<u64>,
+    /// The resourceVersion the status write produced: the watch event of exactly that version
+    /// carries nothing but our own status, and wakes no reconcile.
+    produced: Option<String>,
     /// The finalizer came off: the object is going, nothing more is to be written.
     released: bool,
     at: Instant,
@@ -37,18 +40,26 @@ impl Written {
             .is_some_and(|e| e.uid == uid && e.over == rv && e.status == Some(digest(status)))
     }
 
-    /// Remembers a status written over the cached version `rv`.
-    pub fn wrote(&self, id: &ObjectId, uid: &str, rv: &str, status: &PlacementStatus) {
+    /// Remembers a status written over the cached version `rv`, which made version `produced`.
+    pub fn wrote(&self, id: &ObjectId, uid: &str, rv: &str, status: &PlacementStatus, produced: Option<String>) {
         self.entries.insert(
             id.clone(),
             Entry {
                 uid: uid.to_owned(),
                 over: rv.to_owned(),
                 status: Some(digest(status)),
+                produced,
                 released: false,
                 at: Instant::now(),
             },
         );
+    }
+
+    /// Whether version `rv` of object `uid` is the one our last status write made.
+    pub fn is_echo(&self, id: &ObjectId, uid: &str, rv: &str) -> bool {
+        self.entries
+            .get(id)
+            .is_some_and(|e| e.uid == uid && e.produced.as_deref() == Some(rv))
     }
 
     /// Remembers that the finalizer of object `uid` came off.
@@ -59,6 +70,7 @@ impl Written {
                 uid: uid.to_owned(),
                 over: String::new(),
                 status: None,
+                produced: None,
                 released: true,
                 at: Instant::now(),
             },
@@ -93,8 +105,10 @@ mod tests {
         let w = Written::default();
         let id: ObjectId = (FederatedKind::Upstream, "ns".into(), "a".into());
         let status = PlacementStatus::default();
-        w.wrote(&id, "u1", "10", &status);
+        w.wrote(&id, "u1", "10", &status, Some("12".into()));
         assert!(w.already(&id, "u1", "10", &status));
+        assert!(w.is_echo(&id, "u1", "12"), "the version the write made");
+        assert!(!w.is_echo(&id, "u1", "13") && !w.is_echo(&id, "u2", "12"));
         assert!(
             !w.already(&id, "u1", "11", &status),
             "a newer version is compared as usual"
