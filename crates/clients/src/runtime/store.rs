@@ -47,8 +47,6 @@ pub struct KindStore {
     state: RwLock<State>,
     /// The watch's last event was an error: it waits in its backoff (see [`KindStore::failing`]).
     failing: AtomicBool,
-    /// Woken after every change: writers waiting to see their own writes (see [`KindStore::changed`]).
-    changed: tokio::sync::Notify,
 }
 
 impl KindStore {
@@ -69,13 +67,6 @@ impl KindStore {
     /// Records whether the watch's last event was an error.
     pub(super) fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::Relaxed);
-    }
-
-    /// Resolves at the store's next change (an object applied or deleted, a list swapped in).
-    /// Enable the future before looking at the store, or a change between the look and the wait
-    /// is missed.
-    pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
-        self.changed.notified()
     }
 
     /// Whether the store follows the cluster, is still waiting for its first list, or cannot list.
@@ -126,8 +117,6 @@ impl KindStore {
             state.by_owner.remove(prev);
         }
         state.by_owner.add(&obj);
-        drop(state);
-        self.changed.notify_waiters();
         if previous.as_ref().is_some_and(|prev| same_version(prev, &obj)) {
             return None;
         }
@@ -146,8 +135,6 @@ impl KindStore {
             .objects
             .remove(namespace.unwrap_or_default(), name.unwrap_or_default())?;
         state.by_owner.remove(&removed);
-        drop(state);
-        self.changed.notify_waiters();
         Some(ChangeKind::Deleted {
             namespace: removed.namespace().to_owned(),
             name: removed.name().to_owned(),
@@ -179,7 +166,6 @@ impl KindStore {
         state.by_owner = ByOwner::of(&listed);
         let old = std::mem::replace(&mut state.objects, listed);
         state.readiness = Readiness::Synced;
-        self.changed.notify_waiters();
         if !was_synced {
             return vec![ChangeKind::Synced];
         }
@@ -282,31 +268,5 @@ mod tests {
         let changes = store.list_done(next);
         assert!(matches!(&changes[..], [ChangeKind::Deleted { name, .. }] if name == "b"));
         assert_eq!(store.len(), 1);
-    }
-
-    #[test]
-    fn a_waiter_registered_before_a_change_is_woken_by_it() {
-        use std::future::Future;
-        use std::task::{Context, Poll, Waker};
-        let store = KindStore::default();
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut change = Box::pin(store.changed());
-        change.as_mut().enable();
-        assert!(change.as_mut().poll(&mut cx).is_pending(), "nothing changed yet");
-        store.apply(upstream("a"));
-        assert_eq!(change.as_mut().poll(&mut cx), Poll::Ready(()));
-        let mut change = Box::pin(store.changed());
-        change.as_mut().enable();
-        store.delete(&upstream("a"));
-        assert_eq!(change.as_mut().poll(&mut cx), Poll::Ready(()));
-        let mut change = Box::pin(store.changed());
-        change.as_mut().enable();
-        let listed = store.list_started();
-        assert!(
-            change.as_mut().poll(&mut cx).is_pending(),
-            "a list starting changes nothing"
-        );
-        store.list_done(listed);
-        assert_eq!(change.as_mut().poll(&mut cx), Poll::Ready(()));
     }
 }

@@ -15,8 +15,6 @@ use super::context::Ctx;
 
 /// A member write taking longer than this counts as failed (and is retried).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(15);
-/// How often a writer waiting to see its own writes looks again without being woken.
-const RECHECK: Duration = Duration::from_millis(50);
 /// A cluster asking to wait no longer than this is waited for, once, within the write.
 const SHORT_PAUSE: Duration = Duration::from_secs(2);
 
@@ -110,7 +108,7 @@ pub async fn execute(ctx: &Ctx, kind: FederatedKind, plan: &mut Plan) -> Vec<Wri
 }
 
 /// Waits (at most `limit`) until the member runtime shows every write: a reconcile that follows
-/// must see our own writes, or it would apply the same children again. Woken by the stores' changes.
+/// must see our own writes, or it would apply the same children again.
 pub async fn until_observed(ctx: &Ctx, kind: FederatedKind, written: &[Written], limit: Duration) {
     let member_kind = gatefed_model::MemberKind::Gloo(kind.child_kind());
     let seen = |w: &Written| {
@@ -123,30 +121,8 @@ pub async fn until_observed(ctx: &Ctx, kind: FederatedKind, written: &[Written],
         )
     };
     let deadline = tokio::time::Instant::now() + limit;
-    let mut clusters: Vec<&str> = written.iter().map(|w| w.cluster.as_str()).collect();
-    clusters.sort_unstable();
-    clusters.dedup();
-    while tokio::time::Instant::now() < deadline {
-        let stores: Vec<_> = clusters
-            .iter()
-            .filter_map(|c| ctx.runtime.store(c, member_kind))
-            .collect();
-        // Registered before looking: a change between the look and the wait still wakes us.
-        let mut changes: Vec<_> = stores.iter().map(|s| Box::pin(s.changed())).collect();
-        for change in &mut changes {
-            change.as_mut().enable();
-        }
-        if written.iter().all(seen) {
-            return;
-        }
-        // A store replaced meanwhile (its cluster re-registered) never wakes us: look again soon.
-        let wake = tokio::time::Instant::now() + RECHECK;
-        let wake = deadline.min(wake);
-        if changes.is_empty() {
-            tokio::time::sleep_until(wake).await;
-        } else {
-            let _ = tokio::time::timeout_at(wake, futures::future::select_all(changes)).await;
-        }
+    while !written.iter().all(seen) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
