@@ -49,7 +49,7 @@ pub use change::{Change, ChangeKind, FailureReason, ListFailure, Readiness};
 pub use store::KindStore;
 pub use stored::StoredObject;
 pub use trim::trim;
-pub use watch::WatchSpec;
+pub use watch::{Exponential, WatchSpec};
 
 use crate::error::Result;
 use crate::pool::{ClusterEvent, ClusterPool};

@@ -52,14 +52,15 @@ fn backoff() -> ResetTimerBackoff<Exponential> {
 
 /// Doubling delays from `min` to `max`, each with up to 25% jitter so many watches failing together
 /// (a member restarting) do not retry in lockstep.
-pub(super) struct Exponential {
+pub struct Exponential {
     min: Duration,
     max: Duration,
     next: Duration,
 }
 
 impl Exponential {
-    fn new(min: Duration, max: Duration) -> Self {
+    /// Delays starting at `min`, doubling up to `max`.
+    pub fn new(min: Duration, max: Duration) -> Self {
         Self { min, max, next: min }
     }
 }
