@@ -246,12 +246,10 @@ fn controller<K: FederatedResource>(
     let events = events.filter(move |event| {
         let echo = match event {
             Ok(watcher::Event::Apply(o)) => {
-                let meta = o.meta();
-                let id = (K::KIND, o.namespace().unwrap_or_default(), o.name_any());
-                let (uid, rv) = (meta.uid.as_deref(), meta.resource_version.as_deref());
+                let (uid, rv) = (o.meta().uid.as_deref(), o.meta().resource_version.as_deref());
                 echoes
                     .written
-                    .is_echo(&id, uid.unwrap_or_default(), rv.unwrap_or_default())
+                    .is_echo(&reconcile::id_of(o), uid.unwrap_or_default(), rv.unwrap_or_default())
             }
             _ => false,
         };

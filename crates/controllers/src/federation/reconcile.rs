@@ -74,7 +74,8 @@ impl Error {
     }
 }
 
-fn id_of<K: FederatedResource>(obj: &K) -> ObjectId {
+/// The object's id in the interest and write records.
+pub(super) fn id_of<K: FederatedResource>(obj: &K) -> ObjectId {
     (K::KIND, obj.namespace().unwrap_or_default(), obj.name_any())
 }
 
